@@ -160,6 +160,13 @@ impl Cache {
         Ok(Cache { shared, max_size })
     }
 
+    /// Opens a cache directory for maintenance, creating it (0700) if needed.
+    pub fn open_or_create(dir: &Path, opts: &OpenOptions) -> Result<Cache> {
+        let max_size = env::resolve_max_size(opts)?;
+        let shared = SharedEnv::open(dir, opts, max_size)?;
+        Ok(Cache { shared, max_size })
+    }
+
     /// The directory.
     pub fn dir(&self) -> &Path {
         &self.shared.dir
