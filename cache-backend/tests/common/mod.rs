@@ -1,5 +1,6 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
+pub mod abi;
 
 use rustc_expand_cache::{MacroKind, OpenOptions, PutMeta, Store};
 use std::path::{Path, PathBuf};
