@@ -1,0 +1,372 @@
+//! The proc-macro expansion cache, end to end: fixture crates built with the patched compiler,
+//! hit/miss counts read from the `RUSTC_EXPAND_CACHE_REPORT` file.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use rec_e2e::{Fixture, text};
+
+/// One session's counters from the report file.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+struct Counts {
+    hits: u64,
+    misses: u64,
+    stored: u64,
+    uncacheable: u64,
+}
+
+/// A fixture with a report file; every build clears the report first.
+struct Cached {
+    fx: Fixture,
+    report: PathBuf,
+}
+
+impl Cached {
+    fn new(name: &str) -> Cached {
+        let fx = Fixture::new(name);
+        let report = fx.path().join("expand-cache-report.txt");
+        Cached { fx, report }
+    }
+
+    fn path(&self) -> &Path {
+        self.fx.path()
+    }
+
+    /// Runs cargo with the report enabled and extra environment; returns the output and the
+    /// counters per crate (summed over the sessions of that crate).
+    fn run_env<S: AsRef<OsStr>>(
+        &self,
+        args: &[S],
+        envs: &[(&str, &str)],
+    ) -> (Output, Vec<(String, Counts)>) {
+        let _ = std::fs::remove_file(&self.report);
+        let mut cmd = self.fx.cargo(args);
+        cmd.env("RUSTC_EXPAND_CACHE_REPORT", &self.report);
+        for (k, v) in envs {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().expect("spawn cargo");
+        (out, read_report(&self.report))
+    }
+
+    fn ok_env<S: AsRef<OsStr>>(&self, args: &[S], envs: &[(&str, &str)]) -> (Output, Vec<(String, Counts)>) {
+        let (out, counts) = self.run_env(args, envs);
+        assert!(out.status.success(), "cargo failed in {}:\n{}", self.path().display(), text(&out));
+        (out, counts)
+    }
+
+    /// Runs cargo successfully and returns the counters of `krate`.
+    fn counts<S: AsRef<OsStr>>(&self, args: &[S], krate: &str) -> Counts {
+        let (out, counts) = self.ok_env(args, &[]);
+        of(&counts, krate, &out)
+    }
+
+    fn edit(&self, file: &str, f: impl FnOnce(String) -> String) {
+        let path = self.path().join(file);
+        let old = std::fs::read_to_string(&path).expect("read fixture file");
+        let new = f(old.clone());
+        assert_ne!(old, new, "edit changed nothing");
+        std::fs::write(&path, new).expect("write fixture file");
+        bump_mtime(&path);
+    }
+
+    fn touch(&self, file: &str) {
+        bump_mtime(&self.path().join(file));
+    }
+}
+
+/// Makes sure cargo sees the file as modified even within its mtime granularity.
+fn bump_mtime(path: &Path) {
+    let f = std::fs::File::options().append(true).open(path).expect("open");
+    let t = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    f.set_modified(t).expect("set mtime");
+}
+
+fn read_report(path: &Path) -> Vec<(String, Counts)> {
+    let Ok(text) = std::fs::read_to_string(path) else { return Vec::new() };
+    let mut out: Vec<(String, Counts)> = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let mut krate = None;
+        let mut c = Counts::default();
+        for field in line.split_whitespace() {
+            let (k, v) = field.split_once('=').unwrap_or_else(|| panic!("bad report line {line:?}"));
+            let n = || v.parse::<u64>().unwrap_or_else(|_| panic!("bad report line {line:?}"));
+            match k {
+                "crate" => krate = Some(v.to_owned()),
+                "hits" => c.hits = n(),
+                "misses" => c.misses = n(),
+                "stored" => c.stored = n(),
+                "uncacheable" => c.uncacheable = n(),
+                _ => {}
+            }
+        }
+        let krate = krate.unwrap_or_else(|| panic!("no crate in report line {line:?}"));
+        match out.iter_mut().find(|(k, _)| *k == krate) {
+            Some((_, total)) => {
+                total.hits += c.hits;
+                total.misses += c.misses;
+                total.stored += c.stored;
+                total.uncacheable += c.uncacheable;
+            }
+            None => out.push((krate, c)),
+        }
+    }
+    out
+}
+
+fn of(counts: &[(String, Counts)], krate: &str, out: &Output) -> Counts {
+    counts
+        .iter()
+        .find(|(k, _)| k == krate)
+        .map(|(_, c)| *c)
+        .unwrap_or_else(|| panic!("no report line for {krate}: {counts:?}\n{}", text(out)))
+}
+
+/// cargo's stderr without the lines that legitimately differ between runs.
+fn diagnostics(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with("Compiling")
+                || t.starts_with("Checking")
+                || t.starts_with("Finished")
+                || t.starts_with("Fresh")
+                || t.starts_with("Running")
+                || t.starts_with("Doc-tests")
+                || t.starts_with("Blocking")
+                || t.starts_with("Locking"))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Invocations in the `cache-edges` library: 7 derives, 2 attributes, 5 bang macros.
+const EDGES_INVOCATIONS: u64 = 14;
+/// Of those, `located!` uses a span method and is never stored.
+const EDGES_UNCACHEABLE: u64 = 1;
+
+#[test]
+fn cold_build_stores_and_rebuild_hits() {
+    let c = Cached::new("cache-edges");
+    let cold = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(
+        cold,
+        Counts {
+            hits: 0,
+            misses: EDGES_INVOCATIONS,
+            stored: EDGES_INVOCATIONS - EDGES_UNCACHEABLE,
+            uncacheable: EDGES_UNCACHEABLE,
+        }
+    );
+    assert!(c.path().join("target/expand-cache").is_dir(), "no store in the target dir");
+
+    // No-op: cargo does not even run rustc.
+    let (_, noop) = c.ok_env(&["check", "--locked"], &[]);
+    assert!(noop.iter().all(|(k, _)| k != "cache_edges"), "{noop:?}");
+
+    // Touch: rustc runs again, everything cacheable hits.
+    c.touch("src/lib.rs");
+    let warm = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(
+        warm,
+        Counts {
+            hits: EDGES_INVOCATIONS - EDGES_UNCACHEABLE,
+            misses: EDGES_UNCACHEABLE,
+            stored: 0,
+            uncacheable: EDGES_UNCACHEABLE,
+        }
+    );
+}
+
+#[test]
+fn line_shift_above_invocations_still_hits() {
+    let c = Cached::new("cache-edges");
+    let cold = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(cold.stored, EDGES_INVOCATIONS - EDGES_UNCACHEABLE);
+    c.edit("src/lib.rs", |s| {
+        s.replacen("pub struct Thing;", "// shifted\n// by\n// three lines\npub struct Thing;", 1)
+    });
+    let warm = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(warm.hits, EDGES_INVOCATIONS - EDGES_UNCACHEABLE, "{warm:?}");
+    assert_eq!(warm.misses, EDGES_UNCACHEABLE, "{warm:?}");
+    // The shifted spans are the new ones: the tests still pass.
+    c.ok_env(&["test", "--locked"], &[]);
+}
+
+#[test]
+fn serde_and_thiserror_cold_then_warm() {
+    let c = Cached::new("cache-serde");
+    let cold = c.counts(&["check", "--locked"], "cache_serde");
+    assert_eq!(cold.hits, 0, "{cold:?}");
+    // 5 types with Serialize + Deserialize, 1 thiserror derive.
+    assert_eq!(cold.misses + cold.uncacheable - cold.uncacheable, 11, "{cold:?}");
+    eprintln!("serde cold: {cold:?}");
+    c.touch("src/lib.rs");
+    let warm = c.counts(&["check", "--locked"], "cache_serde");
+    eprintln!("serde warm: {warm:?}");
+    assert_eq!(warm.hits, cold.stored, "{warm:?}");
+    assert_eq!(warm.stored, 0, "{warm:?}");
+    assert_eq!(warm.hits + warm.misses, 11, "{warm:?}");
+}
+
+#[test]
+fn edit_in_one_struct_misses_only_its_derives() {
+    let c = Cached::new("cache-serde");
+    let cold = c.counts(&["check", "--locked"], "cache_serde");
+    c.edit("src/lib.rs", |s| s.replacen("// EDIT-POINT", "// moved\n// EDIT-POINT", 1));
+    let shifted = c.counts(&["check", "--locked"], "cache_serde");
+    assert_eq!(shifted.hits, cold.stored, "line shift: {shifted:?}");
+    c.edit("src/lib.rs", |s| s.replacen("// FIELD-POINT", "pub z: i64, // FIELD-POINT", 1));
+    let edited = c.counts(&["check", "--locked"], "cache_serde");
+    // `Point`'s Serialize and Deserialize run again, nothing else.
+    let point_stored = 2.min(cold.stored);
+    assert_eq!(edited.hits, cold.stored - point_stored, "{edited:?} after {cold:?}");
+    assert_eq!(edited.stored, point_stored, "{edited:?}");
+    c.ok_env(&["test", "--locked"], &[]);
+}
+
+/// The library artifacts of the fixture's own crate (rlib and rmeta) under target/debug/deps.
+fn artifacts(dir: &Path, prefix: &str) -> Vec<(String, Vec<u8>)> {
+    let deps = dir.join("target/debug/deps");
+    let mut files: Vec<(String, Vec<u8>)> = std::fs::read_dir(&deps)
+        .expect("deps dir")
+        .map(|e| e.expect("entry").path())
+        .filter(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            name.starts_with(prefix) && (name.ends_with(".rlib") || name.ends_with(".rmeta"))
+        })
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).expect("read")))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "no artifacts {prefix}* in {}", deps.display());
+    files
+}
+
+fn assert_same_artifacts(a: &[(String, Vec<u8>)], b: &[(String, Vec<u8>)], what: &str) {
+    assert_eq!(a.len(), b.len(), "{what}: different artifact sets");
+    for ((na, da), (nb, db)) in a.iter().zip(b) {
+        assert_eq!(na, nb, "{what}: different artifact names");
+        assert!(da == db, "{what}: {na} differs ({} vs {} bytes)", da.len(), db.len());
+    }
+}
+
+fn equivalence(fixture: &str, krate: &str, file: &str) {
+    let c = Cached::new(fixture);
+    let prefix = format!("lib{krate}-");
+    let (off_out, off_counts) = c.ok_env(&["build", "--locked"], &[("RUSTC_EXPAND_CACHE", "off")]);
+    assert!(off_counts.is_empty(), "cache off wrote a report: {off_counts:?}");
+    let off = artifacts(c.path(), &prefix);
+
+    c.touch(file);
+    let (cold_out, cold_counts) = c.ok_env(&["build", "--locked"], &[]);
+    let cold_c = of(&cold_counts, krate, &cold_out);
+    assert!(cold_c.stored > 0, "{cold_c:?}");
+    let cold = artifacts(c.path(), &prefix);
+
+    c.touch(file);
+    let (warm_out, warm_counts) = c.ok_env(&["build", "--locked"], &[]);
+    let warm_c = of(&warm_counts, krate, &warm_out);
+    assert_eq!(warm_c.hits, cold_c.stored, "{warm_c:?}");
+    let warm = artifacts(c.path(), &prefix);
+
+    assert_eq!(diagnostics(&off_out), diagnostics(&cold_out), "diagnostics: off vs cold");
+    assert_eq!(diagnostics(&off_out), diagnostics(&warm_out), "diagnostics: off vs warm");
+    assert_same_artifacts(&off, &cold, "off vs cold");
+    assert_same_artifacts(&off, &warm, "off vs warm");
+
+    // The fixture's own tests pass with a warm cache.
+    let (test_out, _) = c.ok_env(&["test", "--locked"], &[]);
+    assert!(text(&test_out).contains("test result: ok"), "{}", text(&test_out));
+}
+
+#[test]
+fn equivalence_edges_off_cold_warm() {
+    equivalence("cache-edges", "cache_edges", "src/lib.rs");
+}
+
+#[test]
+fn equivalence_serde_off_cold_warm() {
+    equivalence("cache-serde", "cache_serde", "src/lib.rs");
+}
+
+#[test]
+fn printing_macro_is_never_cached_and_still_prints() {
+    let c = Cached::new("cache-edges");
+    for round in 0..2 {
+        let (out, counts) = c.ok_env(&["build", "--locked", "--features", "print"], &[]);
+        let n = of(&counts, "cache_edges", &out);
+        assert_eq!(n.uncacheable, EDGES_UNCACHEABLE + 1, "round {round}: {n:?}");
+        assert!(
+            text(&out).contains("hello from a noisy proc macro"),
+            "round {round}: the macro's output was lost:\n{}",
+            text(&out)
+        );
+        c.touch("src/lib.rs");
+    }
+}
+
+#[test]
+fn panicking_macro_is_an_error_cold_and_warm() {
+    let c = Cached::new("cache-edges");
+    let mut errors = Vec::new();
+    for _ in 0..2 {
+        let (out, counts) = c.run_env(&["check", "--locked", "--features", "panic"], &[]);
+        assert!(!out.status.success(), "{}", text(&out));
+        assert!(text(&out).contains("boom from a cached-edges proc macro"), "{}", text(&out));
+        if let Some((_, n)) = counts.iter().find(|(k, _)| k == "cache_edges") {
+            assert_eq!(n.stored + n.hits, EDGES_INVOCATIONS - EDGES_UNCACHEABLE, "{n:?}");
+        }
+        errors.push(diagnostics(&out));
+        c.touch("src/lib.rs");
+    }
+    assert_eq!(errors[0], errors[1]);
+}
+
+#[test]
+fn bad_settings_warn_and_build_uncached() {
+    let c = Cached::new("cache-edges");
+    let (out, counts) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE", "maybe")]);
+    let all = text(&out);
+    assert!(all.contains("invalid value `maybe` for `RUSTC_EXPAND_CACHE`"), "{all}");
+    assert!(counts.is_empty(), "{counts:?}");
+
+    c.touch("src/lib.rs");
+    let (out, counts) = c.ok_env(
+        &["check", "--locked"],
+        &[("RUSTC_EXPAND_CACHE_BACKEND", "/nonexistent/librustc_expand_cache.so")],
+    );
+    let all = text(&out);
+    assert!(all.contains("warning: proc-macro expansion cache disabled:"), "{all}");
+    let n = of(&counts, "cache_edges", &out);
+    assert_eq!((n.hits, n.stored), (0, 0), "{n:?}");
+
+    c.touch("src/lib.rs");
+    let (out, _) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE_VERIFY", "2")]);
+    assert!(text(&out).contains("`RUSTC_EXPAND_CACHE_VERIFY`"), "{}", text(&out));
+}
+
+#[test]
+fn read_only_and_deny_list() {
+    let c = Cached::new("cache-edges");
+    let ro = {
+        let (out, counts) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE", "read-only")]);
+        of(&counts, "cache_edges", &out)
+    };
+    assert_eq!((ro.hits, ro.stored), (0, 0), "{ro:?}");
+
+    c.touch("src/lib.rs");
+    let (out, counts) =
+        c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE_DENY", "cache_edges_macros::echo")]);
+    let denied = of(&counts, "cache_edges", &out);
+    // The three `echo!` invocations are refused before lookup.
+    assert_eq!(denied.uncacheable, EDGES_UNCACHEABLE + 3, "{denied:?}");
+    assert_eq!(denied.stored, EDGES_INVOCATIONS - EDGES_UNCACHEABLE - 3, "{denied:?}");
+
+    c.touch("src/lib.rs");
+    let (out, counts) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE", "read-only")]);
+    let ro = of(&counts, "cache_edges", &out);
+    assert_eq!(ro.hits, EDGES_INVOCATIONS - EDGES_UNCACHEABLE - 3, "{ro:?}");
+    assert_eq!(ro.stored, 0, "{ro:?}");
+}
