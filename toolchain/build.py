@@ -179,28 +179,35 @@ class Stage0:
 
 
 def find_stage0(pin: dict, explicit: str | None) -> Stage0:
+    want = f"rustc {pin['version-string']}"
     if explicit:
         d = Path(explicit).expanduser().resolve()
-        rustc, cargo = d / "bin" / "rustc", d / "bin" / "cargo"
+        candidates = [(d / "bin" / "rustc", d / "bin" / "cargo")]
     else:
-        if shutil.which("rustup") is None:
-            raise BuildError("stage0 compiler not found: install rustup and `rustup toolchain install "
-                             f"{pin['version']}`, or pass --stage0 DIR (a toolchain with bin/rustc and bin/cargo)")
-        try:
-            rustc = Path(capture(["rustup", "which", "--toolchain", pin["version"], "rustc"]).decode().strip())
-            cargo = Path(capture(["rustup", "which", "--toolchain", pin["version"], "cargo"]).decode().strip())
-        except BuildError as e:
-            raise BuildError(f"rustup has no {pin['version']} toolchain: run `rustup toolchain install "
-                             f"{pin['version']}`, or pass --stage0 DIR\n{e}") from None
-    for tool in (rustc, cargo):
-        if not tool.is_file():
-            raise BuildError(f"stage0 tool missing: {tool}")
-    got = capture([rustc, "-V"]).decode().strip()
-    want = f"rustc {pin['version-string']}"
-    if got != want:
-        raise BuildError(f"stage0 rustc at {rustc} is `{got}`, need `{want}` (the official build: "
-                         "its std is shipped with the toolchain)")
-    return Stage0(rustc, cargo)
+        candidates = []
+        if shutil.which("rustup") is not None:
+            for name in (pin["version"], "stable"):
+                try:
+                    candidates.append(tuple(
+                        Path(capture(["rustup", "which", "--toolchain", name, tool]).decode().strip())
+                        for tool in ("rustc", "cargo")))
+                except BuildError:
+                    pass
+        if shutil.which("rustc") and shutil.which("cargo"):
+            rustc = Path(capture(["rustc", "--print", "sysroot"]).decode().strip()) / "bin" / "rustc"
+            candidates.append((rustc, rustc.parent / "cargo"))
+    seen = []
+    for rustc, cargo in candidates:
+        if not (rustc.is_file() and cargo.is_file()):
+            continue
+        got = capture([rustc, "-V"]).decode().strip()
+        if got == want:
+            return Stage0(rustc, cargo)
+        seen.append(f"{rustc}: {got}")
+    raise BuildError(
+        f"no official `{want}` toolchain found (it is stage0, and provides std and cargo): "
+        f"run `rustup toolchain install {pin['version']}` or pass --stage0 DIR"
+        + ("; found " + "; ".join(seen) if seen else ""))
 
 
 def check_tools() -> None:
