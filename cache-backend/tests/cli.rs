@@ -1,0 +1,220 @@
+//! The `rustc-expand-cache` CLI on a populated store.
+
+mod common;
+use common::*;
+use rustc_expand_cache::{OpenOptions, Store};
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn cli(dir: Option<&Path>, args: &[&str]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache"));
+    if let Some(d) = dir {
+        c.arg("--dir").arg(d);
+    }
+    c.args(args).env_remove("RUSTC_EXPAND_CACHE_DIR").env_remove("CARGO_TARGET_DIR").env_remove("RUSTC_EXPAND_CACHE_MAX_SIZE");
+    c.output().unwrap()
+}
+
+fn ok(o: &Output) -> String {
+    assert!(o.status.success(), "status {:?}\nstdout:\n{}\nstderr:\n{}", o.status, String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_str(&ok(o)).expect("valid JSON")
+}
+
+fn populated() -> (tempfile::TempDir, std::path::PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let dir = cache_dir(&t);
+    populate(&dir, 1, 10, 2000);
+    let mut s = Store::open(&dir, NS, &OpenOptions::default()).unwrap();
+    for _ in 0..3 {
+        assert!(s.get(&key(1, 0)).unwrap().is_some());
+    }
+    s.commit().unwrap();
+    let mut o = Store::open(&dir, "rustc 1.94.0 other", &OpenOptions::default()).unwrap();
+    o.put(b"k", &[7u8; 500], rustc_expand_cache::PutMeta { macro_crate: "thiserror_impl".into(), macro_name: "Error".into(), kind: rustc_expand_cache::MacroKind::Derive, expand_nanos: 5 }).unwrap();
+    o.commit().unwrap();
+    (t, dir)
+}
+
+#[test]
+fn stats_human_and_json() {
+    let (_t, dir) = populated();
+    let out = ok(&cli(Some(&dir), &["stats"]));
+    assert!(out.contains(NS), "{out}");
+    assert!(out.contains("serde_derive::Serialize"), "{out}");
+    assert!(out.contains("thiserror_impl::Error"), "{out}");
+    assert!(out.contains("entries   11"), "{out}");
+    let j = json(&cli(Some(&dir), &["stats", "--json"]));
+    assert_eq!(j["entries"], 11);
+    let nss = j["namespaces"].as_array().unwrap();
+    assert_eq!(nss.len(), 2);
+    let ns = nss.iter().find(|n| n["identity"] == NS).unwrap();
+    assert_eq!(ns["entries"], 10);
+    assert_eq!(ns["bytes"], 20_000);
+    assert_eq!(ns["hits"], 3);
+    assert_eq!(ns["saved_nanos"], 3_000_000);
+    let ser = ns["macros"].as_array().unwrap().iter().find(|m| m["macro_name"] == "Serialize").unwrap();
+    assert_eq!(ser["kind"], "derive");
+    assert_eq!(ser["hits"], 3);
+    // one namespace by id prefix
+    let id = ns["id"].as_str().unwrap()[..8].to_string();
+    let j = json(&cli(Some(&dir), &["--json", "stats", "--namespace", &id]));
+    assert_eq!(j["namespaces"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn gc_by_size_age_and_namespace() {
+    let (_t, dir) = populated();
+    let j = json(&cli(Some(&dir), &["gc", "--json", "--older-than", "1day"]));
+    assert_eq!(j["expired"]["entries"], 0);
+    let j = json(&cli(Some(&dir), &["gc", "--json", "--older-than", "0s", "--namespace", "rustc 1.94.0 other"]));
+    assert_eq!(j["expired"]["entries"], 1);
+    let j = json(&cli(Some(&dir), &["gc", "--json", "--max-size", "1B"]));
+    assert_eq!(j["evicted"]["entries"], 10);
+    let out = ok(&cli(Some(&dir), &["gc"]));
+    assert!(out.contains("evicted  0 entries"), "{out}");
+    assert_eq!(json(&cli(Some(&dir), &["stats", "--json"]))["entries"], 0);
+}
+
+#[test]
+fn verify_reports_and_removes_bad_entries() {
+    let (_t, dir) = populated();
+    let out = cli(Some(&dir), &["verify"]);
+    assert!(ok(&out).contains("checked 11 entries: 0 bad"));
+    // damage one value on disk
+    let needle = value(1, 4, 2000);
+    let p = dir.join("data.mdb");
+    let mut d = std::fs::read(&p).unwrap();
+    let pos = d.windows(32).position(|w| w == &needle[500..532]).unwrap();
+    d[pos] ^= 1;
+    std::fs::write(&p, d).unwrap();
+    let o = cli(Some(&dir), &["verify", "--dry-run", "--json"]);
+    assert_eq!(o.status.code(), Some(3));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["bad"].as_array().unwrap().len(), 1);
+    assert_eq!(j["removed"], false);
+    let o = cli(Some(&dir), &["verify"]);
+    assert_eq!(o.status.code(), Some(3));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("BAD") && s.contains("checksum") && s.contains("removed"), "{s}");
+    assert!(ok(&cli(Some(&dir), &["verify"])).contains("checked 10 entries: 0 bad"));
+}
+
+#[test]
+fn verify_quarantines_a_corrupt_store() {
+    let (_t, dir) = populated();
+    let p = dir.join("data.mdb");
+    let mut d = std::fs::read(&p).unwrap();
+    d.truncate(8192 + 100);
+    std::fs::write(&p, d).unwrap();
+    let o = cli(Some(&dir), &["verify"]);
+    assert_eq!(o.status.code(), Some(3));
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("CORRUPT") && s.contains("moved the store aside"), "{s}");
+    assert!(!p.exists());
+    assert!(dir.join("quarantine").is_dir());
+}
+
+#[test]
+fn clear_all_and_one_namespace() {
+    let (_t, dir) = populated();
+    let j = json(&cli(Some(&dir), &["clear", "--json", "--namespace", "rustc 1.94.0 other"]));
+    assert_eq!(j["removed"], 1);
+    assert_eq!(json(&cli(Some(&dir), &["stats", "--json"]))["namespaces"].as_array().unwrap().len(), 1);
+    let out = ok(&cli(Some(&dir), &["clear"]));
+    assert!(out.contains("removed 10 entries"), "{out}");
+    assert_eq!(json(&cli(Some(&dir), &["stats", "--json"]))["entries"], 0);
+}
+
+#[test]
+fn export_import_roundtrip_is_byte_identical() {
+    let (t, dir) = populated();
+    let e1 = t.path().join("a.rec");
+    let e2 = t.path().join("b.rec");
+    let j = json(&cli(Some(&dir), &["export", "--json", "-o", e1.to_str().unwrap()]));
+    assert_eq!(j["entries"], 11);
+    let other = t.path().join("other-cache");
+    let j = json(&cli(Some(&other), &["import", "--json", e1.to_str().unwrap()]));
+    assert_eq!(j["entries"], 11);
+    ok(&cli(Some(&other), &["export", "-o", e2.to_str().unwrap()]));
+    assert_eq!(std::fs::read(&e1).unwrap(), std::fs::read(&e2).unwrap());
+    // one namespace to stdout
+    let o = cli(Some(&dir), &["export", "--namespace", NS, "-o", "-"]);
+    let bytes = o.stdout.clone();
+    ok(&o);
+    assert!(bytes.starts_with(b"RUSTC-EXPAND-CACHE-EXPORT\n"));
+    assert!(bytes.len() < std::fs::read(&e1).unwrap().len());
+    // importing garbage fails cleanly
+    std::fs::write(t.path().join("junk"), b"not an export").unwrap();
+    let o = cli(Some(&other), &["import", t.path().join("junk").to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("bad export file"));
+}
+
+#[test]
+fn path_resolution_order() {
+    let t = tempfile::tempdir().unwrap();
+    let run = |cwd: &Path, envs: &[(&str, &str)], args: &[&str]| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache"));
+        c.current_dir(cwd).env_remove("RUSTC_EXPAND_CACHE_DIR").env_remove("CARGO_TARGET_DIR");
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        c.args(args).output().unwrap()
+    };
+    let proj = t.path().join("proj");
+    let sub = proj.join("src/deep");
+    std::fs::create_dir_all(&sub).unwrap();
+    // nothing to find
+    let o = run(&sub, &[], &["path"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--dir"), "{}", String::from_utf8_lossy(&o.stderr));
+    // a built Cargo project
+    std::fs::create_dir_all(proj.join("target")).unwrap();
+    std::fs::write(proj.join("target/CACHEDIR.TAG"), "Signature: 8a477f597d28d172789f06886806bc55").unwrap();
+    let o = run(&sub, &[], &["path"]);
+    assert_eq!(ok(&o).trim(), proj.join("target/expand-cache").to_str().unwrap());
+    // CARGO_TARGET_DIR beats the project
+    let o = run(&sub, &[("CARGO_TARGET_DIR", "/tmp/tgt")], &["path"]);
+    assert_eq!(ok(&o).trim(), "/tmp/tgt/expand-cache");
+    // RUSTC_EXPAND_CACHE_DIR beats both
+    let o = run(&sub, &[("CARGO_TARGET_DIR", "/tmp/tgt"), ("RUSTC_EXPAND_CACHE_DIR", "/tmp/rec")], &["path", "--json"]);
+    let j: serde_json::Value = serde_json::from_str(&ok(&o)).unwrap();
+    assert_eq!(j["dir"], "/tmp/rec");
+    assert_eq!(j["source"], "RUSTC_EXPAND_CACHE_DIR");
+    // --dir beats everything
+    let o = run(&sub, &[("RUSTC_EXPAND_CACHE_DIR", "/tmp/rec")], &["--dir", "/x/y", "path"]);
+    assert_eq!(ok(&o).trim(), "/x/y");
+}
+
+#[test]
+fn bad_arguments_fail_clearly() {
+    let (_t, dir) = populated();
+    for (args, needle) in [
+        (&["frobnicate"][..], "unrecognized subcommand"),
+        (&["gc", "--max-size", "lots"], "--max-size"),
+        (&["gc", "--older-than", "soon"], "--older-than"),
+        (&["stats", "--bogus"], "unexpected argument"),
+        (&[], "Usage"),
+    ] {
+        let o = cli(Some(&dir), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(e.contains(needle), "{args:?}: {e}");
+    }
+    // runtime errors: exit 1 with a message
+    let o = cli(Some(&dir), &["stats", "--namespace", "no such compiler"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no namespace"));
+    let o = cli(Some(&dir.join("missing")), &["stats"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no expansion cache"));
+    let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("gc").env("RUSTC_EXPAND_CACHE_MAX_SIZE", "huge").output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RUSTC_EXPAND_CACHE_MAX_SIZE"));
+    // help works
+    assert!(ok(&cli(None, &["--help"])).contains("verify"));
+}
