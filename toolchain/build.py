@@ -341,7 +341,8 @@ def step_prepare(lay: Layout, pin: dict, kind: str, tarball: Path) -> None:
         patch = capture(["tar", "-xJOf", lay.downloads / pin["debian"]["debian"], pin["debian"]["prune-patch"]])
         capture(["patch", "-p1", "--quiet"], cwd=top, input=patch)
         (top / ".cargo" / "config.toml").unlink(missing_ok=True)
-    (top / ".gitmodules").write_text("")
+        # Its submodules are gone; bootstrap must not expect them.
+        (top / ".gitmodules").write_text("")
     top.rename(lay.src)
     tmp.rmdir()
     log("    recording the prepared tree as the patch base (git, outside the tree)")
