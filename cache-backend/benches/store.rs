@@ -133,7 +133,7 @@ fn main() {
     // write the hit counts of this handle (a realistic session end), then close
     let t0 = Instant::now();
     s.commit().expect("commit hits");
-    println!("commit of the hit counts of {} lookups: {}", "all", us(t0.elapsed()));
+    println!("commit of the hit counts of all these lookups: {}", us(t0.elapsed()));
     drop(s);
 
     println!();

@@ -21,6 +21,8 @@ pub const EXPORT_MAGIC: &[u8; 26] = b"RUSTC-EXPAND-CACHE-EXPORT\n";
 /// Version of the export format.
 pub const EXPORT_VERSION: u32 = 1;
 
+type PerMacro = BTreeMap<(String, String, MacroKind), MacroStats>;
+
 /// An open cache directory, for maintenance.
 pub struct Cache {
     shared: Arc<SharedEnv>,
@@ -220,7 +222,7 @@ impl Cache {
     pub fn stats(&self) -> Result<CacheStats> {
         let names: BTreeMap<NamespaceId, NamespaceRecord> = self.namespaces()?.into_iter().collect();
         let (used, metas) = self.shared.read(|txn| Ok((used_bytes(txn, &self.shared.dbs)?, collect_meta(txn, &self.shared.dbs, None)?)))?;
-        let mut per_ns: BTreeMap<NamespaceId, (NamespaceStats, BTreeMap<(String, String, MacroKind), MacroStats>)> = BTreeMap::new();
+        let mut per_ns: BTreeMap<NamespaceId, (NamespaceStats, PerMacro)> = BTreeMap::new();
         let blank = |id: NamespaceId| {
             let rec = names.get(&id);
             NamespaceStats {

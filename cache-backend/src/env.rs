@@ -150,7 +150,7 @@ impl SharedEnv {
         }
         let dir_writable = guard::writable(dir, &md);
         let data_writable = data_md.as_ref().is_none_or(|m| guard::writable(&data, m));
-        if !opts.read_only && !(dir_writable && data_writable) {
+        if !(opts.read_only || dir_writable && data_writable) {
             return Err(Error::ReadOnly(format!(
                 "expansion cache directory {} is read-only; open it read-only (RUSTC_EXPAND_CACHE=read-only) to use it for lookups",
                 dir.display()
