@@ -1,0 +1,49 @@
+# checks.<system>: backend tests, the fixture crate checked twice (second time all
+# hits), outputs identical with and without the cache, the compiler's identity.
+{
+  stdenvNoCC,
+  makeSetupHook,
+  root,
+  stockCraneLib,
+  craneLib,
+  backendSrc,
+  backendDeps,
+  toolchain,
+}:
+
+let
+  fixture = import ./fixture.nix {
+    inherit craneLib;
+    dir = root + "/tests/fixtures/serde-app";
+  };
+  fixtureDeps = craneLib.buildDepsOnly {
+    inherit (fixture) src;
+    pname = "${fixture.pname}-deps";
+    version = "0";
+  };
+  fixtureHook = makeSetupHook { name = "rustc-expand-cache-fixture-checks"; } ../hooks/fixture-checks.sh;
+in
+{
+  inherit toolchain;
+  backend-tests = stockCraneLib.cargoTest {
+    src = backendSrc;
+    cargoArtifacts = backendDeps;
+    pname = "rustc-expand-cache";
+    cargoExtraArgs = "--locked -p rustc-expand-cache";
+  };
+  backend-clippy = stockCraneLib.cargoClippy {
+    src = backendSrc;
+    cargoArtifacts = backendDeps;
+    pname = "rustc-expand-cache";
+    cargoExtraArgs = "--locked -p rustc-expand-cache";
+  };
+  fixture-cache-hits = import ./fixtureCacheHits.nix {
+    inherit craneLib fixture fixtureHook;
+    cargoArtifacts = fixtureDeps;
+  };
+  fixture-same-output = import ./fixtureSameOutput.nix {
+    inherit craneLib fixture fixtureHook;
+    cargoArtifacts = fixtureDeps;
+  };
+  toolchain-identity = import ./toolchainIdentity.nix { inherit stdenvNoCC toolchain; };
+}
