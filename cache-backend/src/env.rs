@@ -216,7 +216,7 @@ impl SharedEnv {
                 info!(dead_readers, "cleared stale reader slots");
             }
         }
-        let dbs = match Self::open_dbs(&env, opts.read_only) {
+        let dbs = match Self::open_dbs(&env, opts.read_only, dir) {
             Ok(d) => d,
             Err(e) if e.is_corruption() => {
                 drop(env);
@@ -268,12 +268,12 @@ impl SharedEnv {
         Self::corrupt(&self.dir, reason, self.read_only)
     }
 
-    fn open_dbs(env: &Environment, read_only: bool) -> Result<Dbs> {
+    fn open_dbs(env: &Environment, read_only: bool, dir: &Path) -> Result<Dbs> {
         let open = |name: &str| -> Result<Database> {
             match env.open_db(Some(name)) {
                 Ok(d) => Ok(d),
                 Err(lmdb::Error::NotFound) if !read_only => env.create_db(Some(name), DatabaseFlags::empty()).map_err(|e| Error::lmdb("create database", e)),
-                Err(lmdb::Error::NotFound) => Err(Error::Missing(PathBuf::new())),
+                Err(lmdb::Error::NotFound) => Err(Error::Missing(dir.to_path_buf())),
                 Err(e) => Err(Error::lmdb("open database", e)),
             }
         };

@@ -191,9 +191,11 @@ fn parse_meta(page: &[u8], which: u64) -> std::result::Result<Meta, String> {
 /// the file, which would otherwise make LMDB read unmapped memory and kill the process.
 pub fn check_header(data: &Path) -> std::result::Result<HeaderInfo, String> {
     let mut f = fs::File::open(data).map_err(|e| format!("cannot open {}: {e}", data.display()))?;
-    let len = f.metadata().map_err(|e| format!("cannot stat {}: {e}", data.display()))?.len();
     let mut buf = Vec::with_capacity(2 * 65536);
     f.by_ref().take(2 * 65536).read_to_end(&mut buf).map_err(|e| format!("cannot read {}: {e}", data.display()))?;
+    // The length is taken after reading the meta pages: LMDB writes a commit's pages
+    // before its meta page, so the file is then at least as long as that meta requires.
+    let len = f.metadata().map_err(|e| format!("cannot stat {}: {e}", data.display()))?.len();
     let m0 = parse_meta(&buf, 0)?;
     let ps = m0.psize;
     if !(512..=65536).contains(&ps) || !ps.is_power_of_two() {

@@ -205,6 +205,11 @@ fn open(dir: &Path) -> Result<Cache, Fail> {
     Ok(Cache::open(dir, &OpenOptions::default())?)
 }
 
+/// Stats and export only read: they work on read-only directories and never write.
+fn open_read_only(dir: &Path) -> Result<Cache, Fail> {
+    Ok(Cache::open(dir, &OpenOptions { read_only: true, ..Default::default() })?)
+}
+
 fn run(cli: Cli) -> Result<u8, Fail> {
     let (dir, source) = resolve_dir(cli.dir.as_deref())?;
     match cli.cmd {
@@ -217,7 +222,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             }
         }
         Cmd::Stats { namespace } => {
-            let c = open(&dir)?;
+            let c = open_read_only(&dir)?;
             let mut s = c.stats()?;
             if let Some(n) = namespace {
                 let id = c.resolve_namespace(&n)?.hex();
@@ -263,7 +268,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         }
         Cmd::Verify { dry_run } => return verify(&dir, dry_run, cli.json),
         Cmd::Export { namespace, output } => {
-            let c = open(&dir)?;
+            let c = open_read_only(&dir)?;
             let ns = namespace.map(|n| c.resolve_namespace(&n)).transpose()?;
             let rep = if output.as_os_str() == "-" {
                 let stdout = std::io::stdout();
