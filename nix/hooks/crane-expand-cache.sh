@@ -8,9 +8,12 @@
 rustcExpandCacheImport() {
     export RUSTC_EXPAND_CACHE_DIR="${RUSTC_EXPAND_CACHE_DIR:-$NIX_BUILD_TOP/rustc-expand-cache}"
     local dump="${CARGO_TARGET_DIR:-target}/@exportName@"
-    if [ "${RUSTC_EXPAND_CACHE-}" != off ] && [ -f "$dump" ]; then
+    case "${RUSTC_EXPAND_CACHE-}" in
+        off | 0 | false) return 0 ;;
+    esac
+    if [ -f "$dump" ]; then
         echo "rustc-expand-cache: importing $dump into $RUSTC_EXPAND_CACHE_DIR"
-        @cli@ import --dir "$RUSTC_EXPAND_CACHE_DIR" "$dump"
+        @cli@ --dir "$RUSTC_EXPAND_CACHE_DIR" import "$dump"
     fi
 }
 
@@ -19,11 +22,12 @@ rustcExpandCacheExport() {
     case "${RUSTC_EXPAND_CACHE-}" in
         off | 0 | false | read-only) return 0 ;;
     esac
-    if [ -d "${RUSTC_EXPAND_CACHE_DIR-}" ]; then
+    # data.mdb: the store exists (nothing ran through the cache otherwise).
+    if [ -f "${RUSTC_EXPAND_CACHE_DIR-}/data.mdb" ]; then
         echo "rustc-expand-cache: exporting $RUSTC_EXPAND_CACHE_DIR to $dump"
         mkdir -p "$(dirname "$dump")"
         rm -f "$dump"
-        @cli@ export --dir "$RUSTC_EXPAND_CACHE_DIR" --output "$dump"
+        @cli@ --dir "$RUSTC_EXPAND_CACHE_DIR" export --output "$dump"
     fi
 }
 
