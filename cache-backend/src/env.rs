@@ -174,7 +174,14 @@ impl SharedEnv {
         let mut header_map = 0;
         if data_md.is_some() {
             match guard::check_header_stable(&data) {
-                Ok(h) => header_map = h.map_size,
+                Ok(h) => {
+                    header_map = h.map_size;
+                    if h.required_len > h.file_len && !opts.read_only {
+                        if let Err(e) = guard::extend_to(&data, h.required_len) {
+                            debug!(error = %e, "could not extend the data file to its last page");
+                        }
+                    }
+                }
                 Err(reason) => return Err(Self::corrupt(dir, reason, opts.read_only)),
             }
             file_len = fs::metadata(&data).map(|m| m.len()).unwrap_or(0);

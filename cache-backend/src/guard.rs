@@ -135,6 +135,10 @@ pub struct HeaderInfo {
     pub txnid: u64,
     /// Map size recorded in the newest meta page.
     pub map_size: u64,
+    /// Length of the file when checked.
+    pub file_len: u64,
+    /// Length needed to hold every page up to the last one in use.
+    pub required_len: u64,
 }
 
 struct Meta {
@@ -209,17 +213,47 @@ pub fn check_header(data: &Path) -> std::result::Result<HeaderInfo, String> {
         return Err("meta pages disagree on page size or flags".into());
     }
     let pages_in_file = len / ps as u64;
-    // Only the newest meta must be fully usable: LMDB opens the store at that one.
     let newest = if m1.txnid > m0.txnid { &m1 } else { &m0 };
-    if newest.last_pg < 1 || newest.last_pg >= pages_in_file {
-        return Err(format!("meta page (txn {}) uses {} pages but the file holds {pages_in_file}", newest.txnid, newest.last_pg + 1));
+    if newest.last_pg < 1 {
+        return Err(format!("meta page (txn {}) records no pages", newest.txnid));
     }
+    // Pages up to last_pg may legitimately be missing from the file (pages allocated and
+    // freed within one transaction are never written), but the roots are always written
+    // before the meta page that names them.
     for r in newest.roots {
         if r != P_INVALID && (r < 2 || r > newest.last_pg) {
             return Err(format!("meta page (txn {}) has a root page {r} out of range", newest.txnid));
         }
+        if r != P_INVALID && r >= pages_in_file {
+            return Err(format!("meta page (txn {}) has its root at page {r} but the file holds only {pages_in_file} pages (truncated?)", newest.txnid));
+        }
     }
-    Ok(HeaderInfo { page_size: ps, last_page: newest.last_pg, txnid: newest.txnid, map_size: newest.mapsize })
+    Ok(HeaderInfo {
+        page_size: ps,
+        last_page: newest.last_pg,
+        txnid: newest.txnid,
+        map_size: newest.mapsize,
+        file_len: len,
+        required_len: (newest.last_pg + 1).saturating_mul(ps as u64),
+    })
+}
+
+/// Extends the data file with zeros (never shrinking it) so that every page the newest
+/// meta page may reference lies inside the file: LMDB then reads zeros instead of
+/// faulting on pages past the end of the file (a truncated store), and reports
+/// corruption instead of crashing.
+pub fn extend_to(data: &Path, len: u64) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    let f = fs::OpenOptions::new().write(true).open(data)?;
+    if f.metadata()?.len() >= len {
+        return Ok(());
+    }
+    // SAFETY: valid fd; mode 0 allocates and extends only, it never shrinks or overwrites.
+    let rc = unsafe { libc::fallocate(f.as_raw_fd(), 0, 0, len as libc::off_t) };
+    if rc != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
 }
 
 /// [`check_header`], retried a few times so that a meta page being rewritten by a
