@@ -200,6 +200,10 @@ pub fn check_header(data: &Path) -> std::result::Result<HeaderInfo, String> {
     // The length is taken after reading the meta pages: LMDB writes a commit's pages
     // before its meta page, so the file is then at least as long as that meta requires.
     let len = f.metadata().map_err(|e| format!("cannot stat {}: {e}", data.display()))?.len();
+    if buf.is_empty() {
+        // Created but not initialised yet: LMDB initialises it under its own lock.
+        return Ok(HeaderInfo { page_size: 0, last_page: 0, txnid: 0, map_size: 0, file_len: 0, required_len: 0 });
+    }
     let m0 = parse_meta(&buf, 0)?;
     let ps = m0.psize;
     if !(512..=65536).contains(&ps) || !ps.is_power_of_two() {
@@ -363,6 +367,9 @@ mod tests {
         assert!(check_header(&p).is_err());
         fs::write(&p, b"short").unwrap();
         assert!(check_header(&p).is_err());
+        // an empty file is a store being created, not a corrupt one
+        fs::write(&p, b"").unwrap();
+        assert_eq!(check_header(&p).unwrap().required_len, 0);
     }
 
     #[test]

@@ -38,6 +38,7 @@ fn concurrent_writers_and_readers_lose_nothing() {
         let out = k.wait_with_output().unwrap();
         assert!(out.status.success(), "child failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
     }
+    assert!(!dir.join("quarantine").exists(), "concurrent first opens must not look like corruption");
     // every committed entry of every writer is there, exact
     let api = Api::load();
     let s = api.open(&dir, NS, 1).unwrap();
