@@ -1,6 +1,5 @@
 # Builder of the toolchain package (nix/lib/mkToolchain.nix).
 # Inputs (from Nix): linkedTools, clippy, sysroot, backendPath, sandboxHook.
-set -eu
 
 mkdir -p "$out/bin" "$out/nix-support"
 
