@@ -45,8 +45,8 @@ let
 
       stockCraneLib = import ./lib/stockCraneLib.nix { inherit craneLib rustPackages; };
       backendSrc = import ./lib/backendSource.nix {
+        inherit lib root;
         craneLib = stockCraneLib;
-        inherit root;
       };
       backendDeps = import ./lib/backendDeps.nix {
         craneLib = stockCraneLib;

@@ -6,7 +6,7 @@
 #   rustc-expand-cache-crane-lib        craneLib-with-cache for this package set
 { project, fenix, crane }:
 
-final: _prev:
+final: prev:
 let
   built = project.forPkgs {
     pkgs = final;

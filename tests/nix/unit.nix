@@ -205,6 +205,17 @@ in
     same (builtins.head (builtins.filter isCacheHook deps.nativeBuildInputs)).passthru.substitutions.cli
       "${main.packages.${system}.rustc-expand-cache}/bin/rustc-expand-cache" "CLI of the crane hook";
 
+  backend-source-has-cargo-files-and-the-c-header =
+    let
+      src = main.packages.${system}.rustc-expand-cache.src;
+    in
+    check (
+      builtins.pathExists (src + "/cache-backend/include/rustc_expand_cache.h")
+      && builtins.pathExists (src + "/cache-backend/src/lib.rs")
+      && builtins.pathExists (src + "/Cargo.lock")
+      && !builtins.pathExists (src + "/flake.nix")
+    ) "backend source ${src} lacks cargo files or the C header, or has unrelated files";
+
   outputs-only-for-linux-systems =
     same (builtins.attrNames main.packages) [ "aarch64-linux" "x86_64-linux" ] "systems of packages";
 }

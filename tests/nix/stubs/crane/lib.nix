@@ -28,6 +28,14 @@ let
         }
       );
 
+    filterCargoSources =
+      path: type:
+      let
+        base = baseNameOf (toString path);
+        hasSuffix = suffix: builtins.match ".*${builtins.replaceStrings [ "." ] [ "\\." ] suffix}" base != null;
+      in
+      type == "directory" || hasSuffix ".rs" || hasSuffix ".toml" || base == "Cargo.lock";
+
     cleanCargoSource =
       src:
       builtins.path {

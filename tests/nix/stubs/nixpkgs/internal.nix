@@ -15,6 +15,16 @@ rec {
   concatStringsSep = builtins.concatStringsSep;
   take = n: list: if n <= 0 || list == [ ] then [ ] else [ (builtins.head list) ] ++ take (n - 1) (builtins.tail list);
   genAttrs = names: f: builtins.listToAttrs (map (n: { name = n; value = f n; }) names);
+  cleanSourceWith =
+    {
+      src,
+      filter,
+      name ? "source",
+    }:
+    builtins.path {
+      path = src;
+      inherit filter name;
+    };
   fix = f: let x = f x; in x;
   extends = overlay: f: final: let prev = f final; in prev // overlay final prev;
   makeScope =

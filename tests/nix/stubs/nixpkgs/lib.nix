@@ -11,6 +11,7 @@ in
     concatStringsSep
     take
     genAttrs
+    cleanSourceWith
     ;
   platforms.linux = [
     "x86_64-linux"
