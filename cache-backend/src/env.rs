@@ -486,21 +486,15 @@ pub(crate) fn evict_to(txn: &mut RwTransaction<'_>, dbs: &Dbs, target: u64, only
     let mut list = collect_meta(txn, dbs, only)?;
     // Entries with unreadable metadata go first, then least recently used.
     list.sort_by_key(|(k, m)| (m.as_ref().map_or(0, |m| m.last_use_txn), m.as_ref().map_or(0, |m| m.last_used_ms()), k.clone()));
-    let mut need = used - target;
-    let mut freed = 0u64;
     for (k, m) in list {
         let size = m.as_ref().map_or(0, |m| m.size);
         delete_entry(txn, dbs, &k)?;
         ev.entries += 1;
         ev.bytes += size;
-        freed += size + 2 * k.len() as u64 + 96;
-        if freed >= need {
-            used = used_bytes(txn, dbs)?;
-            if used <= target {
-                break;
-            }
-            need = used - target;
-            freed = 0;
+        // mdb_stat reads the transaction's own database records: cheap and exact.
+        used = used_bytes(txn, dbs)?;
+        if used <= target {
+            break;
         }
     }
     if ev.entries > 0 {
@@ -525,4 +519,64 @@ pub(crate) fn resolve_max_size(opts: &OpenOptions) -> Result<u64> {
 /// Helper for writes: `put` with LMDB error mapping.
 pub(crate) fn put(txn: &mut RwTransaction<'_>, db: Database, k: &[u8], v: &[u8]) -> Result<()> {
     txn.put(db, &k, &v, WriteFlags::empty()).map_err(|e| Error::lmdb("put", e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::format::{encode_value, entry_key, MacroKind};
+
+    fn meta(lru: u64, size: u64) -> EntryMeta {
+        EntryMeta { macro_crate: "c".into(), macro_name: "m".into(), kind: MacroKind::Bang, created_ms: 1, last_hit_ms: 0, hit_count: 0, size, expand_nanos: 0, last_use_txn: lru }
+    }
+
+    #[test]
+    fn eviction_removes_least_recently_used_first_and_respects_namespace() {
+        let t = tempfile::tempdir().unwrap();
+        let env = SharedEnv::open(t.path(), &OpenOptions::default(), 64 << 20).unwrap();
+        let a = NamespaceId::of(b"a");
+        let b = NamespaceId::of(b"b");
+        // 60 entries of 8 KB: LRU clock = i (a: even i, b: odd i), inserted in scrambled order
+        let keys: Vec<(Vec<u8>, u64)> = (0..60u64).map(|i| (entry_key(if i % 2 == 0 { &a } else { &b }, &i.to_le_bytes()), i)).collect();
+        env.write(1 << 30, |txn, dbs, _| {
+            for (k, i) in keys.iter().rev().step_by(1) {
+                put(txn, dbs.entries, k, &encode_value(k, &vec![*i as u8; 8192]))?;
+                put(txn, dbs.meta, k, &meta((*i * 37) % 60, 8192).encode())?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let present = |env: &SharedEnv| -> Vec<u64> {
+            env.read(|txn| {
+                Ok(keys.iter().filter(|(k, _)| txn.get(env.dbs.entries, k).is_ok()).map(|(_, i)| (*i * 37) % 60).collect())
+            })
+            .unwrap()
+        };
+        let used = env.read(|txn| used_bytes(txn, &env.dbs)).unwrap();
+        assert!(used > 60 * 8192);
+        // evict to half: exactly the lowest clocks go
+        let target = used / 2;
+        let ev = env.write(1 << 30, |txn, dbs, _| evict_to(txn, dbs, target, None)).unwrap();
+        assert!(ev.entries >= 25 && ev.entries <= 35, "{ev:?}");
+        let mut left = present(&env);
+        left.sort();
+        assert_eq!(left, (ev.entries..60).collect::<Vec<_>>(), "survivors must be the most recently used");
+        assert!(env.read(|txn| used_bytes(txn, &env.dbs)).unwrap() <= target);
+        // restricted to namespace a: b is untouched even if that is not enough
+        let before_b = keys.iter().filter(|(k, _)| k.starts_with(&b.0)).count();
+        env.write(1 << 30, |txn, dbs, _| evict_to(txn, dbs, 0, Some(a))).unwrap();
+        let b_left = env.read(|txn| Ok(keys.iter().filter(|(k, _)| k.starts_with(&b.0) && txn.get(env.dbs.entries, k).is_ok()).count())).unwrap();
+        let a_left = env.read(|txn| Ok(keys.iter().filter(|(k, _)| k.starts_with(&a.0) && txn.get(env.dbs.entries, k).is_ok()).count())).unwrap();
+        assert_eq!(a_left, 0);
+        assert!(b_left > 0 && b_left <= before_b);
+        // nothing to do under the target
+        let ev = env.write(1 << 30, |txn, dbs, _| evict_to(txn, dbs, u64::MAX, None)).unwrap();
+        assert_eq!(ev, Evicted::default());
+    }
+
+    #[test]
+    fn map_sizes() {
+        assert_eq!(default_map_size(1 << 30), (2 << 30) + (16 << 20));
+        assert!(hard_map_limit(1 << 20) > default_map_size(1 << 20));
+    }
 }

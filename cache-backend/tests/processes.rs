@@ -104,6 +104,40 @@ fn writer_killed_mid_batch_leaves_only_whole_sessions() {
     assert_eq!(markers, 0);
 }
 
+#[test]
+fn full_disk_fails_the_commit_cleanly_and_keeps_the_store() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = cache_dir(&t);
+    {
+        let api = Api::load();
+        let s = api.open(&dir, NS, 0).unwrap();
+        for i in 0..20 {
+            assert_eq!(api.put(s, &key(1, i), &value(1, i, 5_000), "Serialize", 1000), 0);
+        }
+        assert_eq!(api.commit(s), 0);
+        api.close(s);
+    }
+    // The child limits the size of the files it may write (RLIMIT_FSIZE): writes past
+    // the limit fail with EFBIG, as on a full disk.
+    let out = child("full-disk", &dir, &[]).output().unwrap();
+    assert!(out.status.success(), "child failed:\n{}\n{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("commit failed with -1"), "{}", String::from_utf8_lossy(&out.stdout));
+    // nothing committed was lost, nothing of the failed batch is visible
+    let api = Api::load();
+    let s = api.open(&dir, NS, 0).unwrap();
+    for i in 0..20 {
+        assert_eq!(api.get(s, &key(1, i)), Ok(Some(value(1, i, 5_000))));
+    }
+    for i in 0..200 {
+        assert_eq!(api.get(s, &key(2, i)), Ok(None), "entry {i} of the failed batch is visible");
+    }
+    // and with space again, writing works
+    assert_eq!(api.put(s, b"later", b"ok", "M", 1), 0);
+    assert_eq!(api.commit(s), 0);
+    api.close(s);
+    assert!(!dir.join("quarantine").exists());
+}
+
 /// Entry point of the child processes (a no-op in a normal test run).
 #[test]
 fn child_main() {
@@ -150,6 +184,25 @@ fn child_main() {
                 writeln!(o, "committed {sess}").unwrap();
                 o.flush().unwrap();
             }
+        }
+        "full-disk" => {
+            let len = std::fs::metadata(dir.join("data.mdb")).unwrap().len();
+            unsafe {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+                let lim = libc::rlimit { rlim_cur: len + 64 * 1024, rlim_max: libc::RLIM_INFINITY };
+                assert_eq!(libc::setrlimit(libc::RLIMIT_FSIZE, &lim), 0);
+            }
+            let s = api.open(&dir, NS, 0).unwrap();
+            for i in 0..200 {
+                assert_eq!(api.put(s, &key(2, i), &value(2, i, 10_000), "Serialize", 1000), 0);
+            }
+            let rc = api.commit(s);
+            println!("commit failed with {rc}: {}", api.error(s));
+            assert!(rc < 0);
+            // the handle is still usable for lookups
+            assert_eq!(api.get(s, &key(1, 3)), Ok(Some(value(1, 3, 5_000))));
+            assert_eq!(api.get(s, &key(2, 3)), Ok(Some(value(2, 3, 10_000))), "still buffered in this session");
+            api.close(s);
         }
         other => panic!("unknown role {other}"),
     }
