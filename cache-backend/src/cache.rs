@@ -295,7 +295,8 @@ impl Cache {
             let mut expired = Evicted::default();
             if let Some(cut) = cutoff {
                 for (k, m) in collect_meta(txn, dbs, o.namespace)? {
-                    let old = m.as_ref().is_none_or(|m| m.last_used_ms() < cut);
+                    // inclusive, so that `--older-than 0s` means everything
+                    let old = m.as_ref().is_none_or(|m| m.last_used_ms() <= cut);
                     if old {
                         delete_entry(txn, dbs, &k)?;
                         expired.entries += 1;

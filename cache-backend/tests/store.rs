@@ -15,6 +15,9 @@ fn put_commit_get_roundtrip_and_close_drops_uncommitted() {
     let dir = cache_dir(&t);
     let mut s = open(&dir);
     assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+    for f in ["data.mdb", "lock.mdb"] {
+        assert_eq!(fs::metadata(dir.join(f)).unwrap().permissions().mode() & 0o077, 0, "{f} must be private");
+    }
     for (i, len) in [0usize, 1, 100, 10_000, 100_000, 2_000_000].into_iter().enumerate() {
         s.put(&key(1, i as u64), &value(1, i as u64, len), meta("Serialize")).unwrap();
     }
