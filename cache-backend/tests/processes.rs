@@ -63,11 +63,17 @@ fn writer_killed_mid_batch_leaves_only_whole_sessions() {
     let mut kid = child("endless", &dir, &[]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
     let mut lines = BufReader::new(kid.stdout.take().unwrap()).lines();
     let mut reported = Vec::new();
-    // wait for a few commits (by count, not by time), then SIGKILL in the middle of the next batches
-    while reported.len() < 5 {
+    // wait for a few commits (by count, not by time), then SIGKILL as soon as the child
+    // says it is entering the next commit (10 MB): often that kills it inside the write
+    // transaction or while it waits for the write lock, but wherever it lands the
+    // assertions below must hold.
+    loop {
         let l = lines.next().expect("child ended early").unwrap();
         if let Some(n) = l.strip_prefix("committed ") {
             reported.push(n.parse::<u64>().unwrap());
+        }
+        if l.starts_with("committing ") && reported.len() >= 5 {
+            break;
         }
     }
     kid.kill().unwrap(); // SIGKILL
@@ -79,7 +85,7 @@ fn writer_killed_mid_batch_leaves_only_whole_sessions() {
     // sessions reported committed: complete and exact
     for sess in 0..=last {
         for i in 0..50 {
-            assert_eq!(api.get(s, &key(sess, i)), Ok(Some(value(sess, i, 20_000))), "session {sess} entry {i} lost");
+            assert_eq!(api.get(s, &key(sess, i)), Ok(Some(value(sess, i, 200_000))), "session {sess} entry {i} lost");
         }
     }
     // later sessions: all or nothing, never half-written
@@ -87,7 +93,7 @@ fn writer_killed_mid_batch_leaves_only_whole_sessions() {
         let present: Vec<bool> = (0..50)
             .map(|i| match api.get(s, &key(sess, i)) {
                 Ok(Some(v)) => {
-                    assert_eq!(v, value(sess, i, 20_000), "half-written value returned");
+                    assert_eq!(v, value(sess, i, 200_000), "half-written value returned");
                     true
                 }
                 Ok(None) => false,
@@ -176,7 +182,12 @@ fn child_main() {
             for sess in 0.. {
                 let s = api.open(&dir, NS, 0).unwrap();
                 for i in 0..50 {
-                    assert_eq!(api.put(s, &key(sess, i), &value(sess, i, 20_000), "Serialize", 1000), 0);
+                    assert_eq!(api.put(s, &key(sess, i), &value(sess, i, 200_000), "Serialize", 1000), 0);
+                }
+                {
+                    let mut o = std::io::stdout().lock();
+                    writeln!(o, "committing {sess}").unwrap();
+                    o.flush().unwrap();
                 }
                 assert_eq!(api.commit(s), 0, "{}", api.error(s));
                 api.close(s);
