@@ -1,0 +1,1430 @@
+//! A persistent cache of proc-macro expansions.
+//!
+//! A proc-macro invocation is identified by a 128-bit key computed from the compiler identity,
+//! the identity of the proc-macro crate (its `StableCrateId`, its crate hash and a hash of the
+//! contents of its dylib), the macro kind and name, the edition, the span-free input tokens,
+//! the equality partition of the input spans and a few environment variables which proc macros
+//! commonly read without tracking them.
+//!
+//! On a miss, the macro runs with a recording server (see `ExpandRecorder`) which notes
+//! everything the macro did that a cached replay must reproduce, and marks the invocation
+//! uncacheable as soon as the macro does something whose result cannot be reproduced from the
+//! key (span queries, tracked environment, diagnostics, nested expansion, ...). The output is
+//! stored with every span replaced by an expression over the input spans and the expansion's
+//! call/def/mixed sites.
+//!
+//! On a hit the stored tokens are decoded, their spans are rebuilt from the new invocation, and
+//! the recorded side effects (source files registered by `TokenStream::from_str`, the symbol
+//! gallery) are replayed in their original order, so that the rest of the compilation cannot
+//! tell a cached expansion from a real one.
+//!
+//! The store itself is a separate C-ABI library (see `ExpandCacheApiV1`) which
+//! `rustc_interface` loads; it is opened lazily on the first proc-macro invocation. Any failure of
+//! the cache costs one warning and an uncached build.
+
+use std::ffi::c_int;
+use std::fs::File;
+use std::hash::Hasher;
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::panic::{self, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+use std::{env, ptr, slice};
+
+use rustc_ast::token::{self, IdentIsRaw, TokenKind};
+use rustc_ast::tokenstream::{TokenStream, TokenTree};
+use rustc_data_structures::fingerprint::Fingerprint;
+use rustc_data_structures::fx::{FxHashMap, FxHashSet};
+use rustc_data_structures::stable_hasher::{HashStable, StableHasher};
+use rustc_middle::ty;
+use rustc_proc_macro as pm;
+use rustc_proc_macro::bridge::PanicMessage;
+use rustc_serialize::opaque::mem_encoder::MemEncoder;
+use rustc_serialize::opaque::{MAGIC_END_BYTES, MemDecoder};
+use rustc_serialize::{Decodable, Decoder, Encodable, Encoder};
+use rustc_session::Session;
+use rustc_span::def_id::{CrateNum, DefId, DefIndex, DefPathHash, LOCAL_CRATE};
+use rustc_span::hygiene::{ExpnId, ExpnKind, SyntaxContext};
+use rustc_span::profiling::SpannedEventArgRecorder;
+use rustc_span::{AttrId, BlobDecoder, ByteSymbol, Span, SpanDecoder, SpanEncoder, Symbol, sym};
+use tracing::debug;
+
+use crate::base::ExtCtxt;
+use crate::proc_macro::exec_strategy;
+use crate::proc_macro_server::{self, ExpnSites, Rustc};
+
+/// Bumped whenever the key or the entry encoding changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Proc-macro crates whose macros are known to read files, databases or the environment
+/// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
+const BUILTIN_DENY: &[&str] = &[
+    "sqlx_macros",
+    "askama_derive",
+    "askama_macros",
+    "rinja_derive",
+    "include_dir_macros",
+    "rust_embed_impl",
+    "pest_derive",
+    "napi_derive",
+    "include_flate_codegen",
+];
+
+/// Environment variables which proc macros commonly read untracked; their values are part of
+/// the key.
+const KEYED_ENV_VARS: &[&str] =
+    &["CARGO_PKG_NAME", "CARGO_PKG_VERSION", "CARGO_CRATE_NAME", "CARGO_MANIFEST_DIR", "OUT_DIR"];
+
+// ------------------------------------------------------------------------------------------
+// The C ABI of the store (`cache-backend/ABI.md`, version 1).
+// ------------------------------------------------------------------------------------------
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+pub struct RecSlice {
+    pub ptr: *const u8,
+    pub len: usize,
+}
+
+impl RecSlice {
+    fn new(bytes: &[u8]) -> RecSlice {
+        RecSlice { ptr: bytes.as_ptr(), len: bytes.len() }
+    }
+}
+
+#[repr(C)]
+pub struct RecBuf {
+    pub ptr: *mut u8,
+    pub len: usize,
+    pub cap: usize,
+}
+
+#[repr(C)]
+pub struct RecEntryMeta {
+    pub macro_crate: RecSlice,
+    pub macro_name: RecSlice,
+    pub kind: u8,
+    pub expand_nanos: u64,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy, Default, Debug)]
+pub struct RecSessionStats {
+    pub hits: u64,
+    pub misses: u64,
+    pub stored: u64,
+    pub uncacheable: u64,
+    pub lookup_nanos: u64,
+    pub saved_nanos: u64,
+}
+
+/// Opaque store handle owned by the backend.
+#[repr(C)]
+pub struct RecStore {
+    _private: [u8; 0],
+}
+
+#[repr(C)]
+pub struct ExpandCacheApiV1 {
+    pub abi_version: u32,
+    pub struct_size: u32,
+    pub open: Option<
+        unsafe extern "C" fn(RecSlice, RecSlice, u32, *mut *mut RecStore) -> i32,
+    >,
+    pub get: Option<unsafe extern "C" fn(*mut RecStore, RecSlice, *mut RecBuf) -> i32>,
+    pub free_buf: Option<unsafe extern "C" fn(RecBuf)>,
+    pub put: Option<
+        unsafe extern "C" fn(*mut RecStore, RecSlice, RecSlice, *const RecEntryMeta) -> i32,
+    >,
+    pub commit: Option<unsafe extern "C" fn(*mut RecStore) -> i32>,
+    pub record_stats: Option<unsafe extern "C" fn(*mut RecStore, *const RecSessionStats) -> i32>,
+    pub last_error: Option<unsafe extern "C" fn(*const RecStore, *mut u8, usize) -> usize>,
+    pub close: Option<unsafe extern "C" fn(*mut RecStore)>,
+}
+
+/// The type of the `rustc_expand_cache_v1` symbol exported by the backend library.
+pub type ExpandCacheEntryFn = unsafe extern "C" fn() -> *const ExpandCacheApiV1;
+
+pub const REC_OPEN_READ_ONLY: u32 = 1;
+
+fn status_descr(status: i32) -> &'static str {
+    match status {
+        -1 => "I/O error",
+        -2 => "corrupt store (quarantined)",
+        -3 => "store is read-only",
+        -4 => "unsupported file system",
+        -5 => "bad argument",
+        -6 => "panic in the backend",
+        -7 => "store is full",
+        -8 => "untrusted store (owned by another user or writable by others)",
+        -9 => "bad configuration",
+        _ => "unknown error",
+    }
+}
+
+/// Checks that a table returned by `rustc_expand_cache_v1` is usable by this compiler.
+pub fn validate_api(api: &ExpandCacheApiV1) -> Result<(), String> {
+    if api.abi_version != 1 {
+        return Err(format!("backend ABI version {} is not supported (need 1)", api.abi_version));
+    }
+    if (api.struct_size as usize) < size_of::<ExpandCacheApiV1>() {
+        return Err(format!("backend API table too small ({} bytes)", api.struct_size));
+    }
+    if api.open.is_none()
+        || api.get.is_none()
+        || api.free_buf.is_none()
+        || api.put.is_none()
+        || api.commit.is_none()
+        || api.record_stats.is_none()
+        || api.last_error.is_none()
+        || api.close.is_none()
+    {
+        return Err("backend API table has null entries".to_string());
+    }
+    Ok(())
+}
+
+fn last_error(api: &ExpandCacheApiV1, store: *const RecStore) -> String {
+    let f = api.last_error.unwrap();
+    let mut buf = vec![0u8; 512];
+    let mut len = unsafe { f(store, buf.as_mut_ptr(), buf.len()) };
+    if len > buf.len() {
+        buf.resize(len, 0);
+        len = unsafe { f(store, buf.as_mut_ptr(), buf.len()) }.min(buf.len());
+    }
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+fn status_message(api: &ExpandCacheApiV1, store: *const RecStore, status: i32) -> String {
+    let detail = last_error(api, store);
+    if detail.is_empty() {
+        format!("{} ({status})", status_descr(status))
+    } else {
+        format!("{} ({status}): {detail}", status_descr(status))
+    }
+}
+
+/// An open store.
+struct OpenStore {
+    api: &'static ExpandCacheApiV1,
+    store: *mut RecStore,
+}
+
+impl OpenStore {
+    fn open(
+        api: &'static ExpandCacheApiV1,
+        dir: &Path,
+        namespace: &str,
+        read_only: bool,
+    ) -> Result<OpenStore, String> {
+        let dir = dir.to_str().ok_or_else(|| format!("non-UTF-8 cache directory {dir:?}"))?;
+        let mut store: *mut RecStore = ptr::null_mut();
+        let flags = if read_only { REC_OPEN_READ_ONLY } else { 0 };
+        let status = unsafe {
+            (api.open.unwrap())(
+                RecSlice::new(dir.as_bytes()),
+                RecSlice::new(namespace.as_bytes()),
+                flags,
+                &mut store,
+            )
+        };
+        if status != 0 || store.is_null() {
+            return Err(format!(
+                "cannot open the store in `{dir}`: {}",
+                status_message(api, ptr::null(), status)
+            ));
+        }
+        Ok(OpenStore { api, store })
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, String> {
+        let mut buf = RecBuf { ptr: ptr::null_mut(), len: 0, cap: 0 };
+        let status = unsafe { (self.api.get.unwrap())(self.store, RecSlice::new(key), &mut buf) };
+        match status {
+            1 => {
+                let value = if buf.ptr.is_null() {
+                    Vec::new()
+                } else {
+                    unsafe { slice::from_raw_parts(buf.ptr, buf.len) }.to_vec()
+                };
+                unsafe { (self.api.free_buf.unwrap())(buf) };
+                Ok(Some(value))
+            }
+            0 => Ok(None),
+            _ => Err(status_message(self.api, self.store, status)),
+        }
+    }
+
+    fn put(&self, key: &[u8], value: &[u8], meta: &RecEntryMeta) -> Result<(), String> {
+        let status = unsafe {
+            (self.api.put.unwrap())(self.store, RecSlice::new(key), RecSlice::new(value), meta)
+        };
+        if status == 0 { Ok(()) } else { Err(status_message(self.api, self.store, status)) }
+    }
+
+    fn record_stats(&self, stats: &RecSessionStats) -> Result<(), String> {
+        let status = unsafe { (self.api.record_stats.unwrap())(self.store, stats) };
+        if status == 0 { Ok(()) } else { Err(status_message(self.api, self.store, status)) }
+    }
+
+    fn commit(&self) -> Result<(), String> {
+        let status = unsafe { (self.api.commit.unwrap())(self.store) };
+        if status == 0 { Ok(()) } else { Err(status_message(self.api, self.store, status)) }
+    }
+}
+
+impl Drop for OpenStore {
+    fn drop(&mut self) {
+        unsafe { (self.api.close.unwrap())(self.store) }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Configuration and session state.
+// ------------------------------------------------------------------------------------------
+
+/// Loads the backend library and returns its API table. Called at most once, on the first
+/// proc-macro invocation of the session.
+pub type LoadBackendFn = Box<dyn FnOnce() -> Result<&'static ExpandCacheApiV1, String>>;
+
+pub struct ExpandCacheConfig {
+    /// The compiler identity; entries of different identities never see each other.
+    pub namespace: String,
+    pub dir: PathBuf,
+    pub read_only: bool,
+    /// `(crate, Some(macro))` or `(crate, None)`, crate names with `-` replaced by `_`.
+    pub deny: Vec<(String, Option<String>)>,
+    /// Fraction of hits which are re-run and compared with the stored output.
+    pub verify: f64,
+    /// Extra environment variables which are part of the key.
+    pub env_names: Vec<String>,
+    pub report: Option<PathBuf>,
+}
+
+enum StoreState {
+    Unopened(LoadBackendFn),
+    Open(OpenStore),
+    Failed,
+}
+
+/// Identity of a proc-macro crate, computed once per crate per session.
+#[derive(Clone)]
+struct MacroCrate {
+    name: Symbol,
+    /// `None`: the macros of this crate are never cached.
+    fingerprint: Option<Fingerprint>,
+}
+
+pub struct ExpandCache {
+    config: ExpandCacheConfig,
+    state: StoreState,
+    macro_crates: FxHashMap<CrateNum, MacroCrate>,
+    env_fingerprint: Fingerprint,
+    /// Macros found impure by verification in this session.
+    session_deny: FxHashSet<(Symbol, Symbol)>,
+    stats: RecSessionStats,
+    invocations: u64,
+    capture: Option<OutputCapture>,
+}
+
+impl ExpandCache {
+    pub fn new(config: ExpandCacheConfig, load_backend: LoadBackendFn) -> ExpandCache {
+        fn hash_var(name: &str, hasher: &mut StableHasher) {
+            let hcx = &mut NoSpanHcx;
+            name.hash_stable(hcx, hasher);
+            match env::var_os(name) {
+                Some(value) => {
+                    let bytes = value.as_encoded_bytes();
+                    1u8.hash_stable(hcx, hasher);
+                    bytes.len().hash_stable(hcx, hasher);
+                    hasher.write(bytes);
+                }
+                None => 0u8.hash_stable(hcx, hasher),
+            }
+        }
+        let mut hasher = StableHasher::new();
+        KEYED_ENV_VARS.len().hash_stable(&mut NoSpanHcx, &mut hasher);
+        for name in KEYED_ENV_VARS {
+            hash_var(name, &mut hasher);
+        }
+        let mut extra: Vec<&str> = config.env_names.iter().map(|s| s.as_str()).collect();
+        extra.sort_unstable();
+        extra.dedup();
+        extra.len().hash_stable(&mut NoSpanHcx, &mut hasher);
+        for name in extra {
+            hash_var(name, &mut hasher);
+        }
+        let env_fingerprint = hasher.finish::<Fingerprint>();
+
+        ExpandCache {
+            config,
+            state: StoreState::Unopened(load_backend),
+            macro_crates: Default::default(),
+            env_fingerprint,
+            session_deny: Default::default(),
+            stats: RecSessionStats::default(),
+            invocations: 0,
+            capture: None,
+        }
+    }
+
+    fn store(&mut self, sess: &Session) -> Option<&OpenStore> {
+        if let StoreState::Unopened(_) = self.state {
+            let StoreState::Unopened(load) = std::mem::replace(&mut self.state, StoreState::Failed)
+            else {
+                unreachable!()
+            };
+            let res = panic::catch_unwind(AssertUnwindSafe(|| {
+                let api = load()?;
+                validate_api(api)?;
+                OpenStore::open(api, &self.config.dir, &self.config.namespace, self.config.read_only)
+            }))
+            .unwrap_or_else(|_| Err("panic while loading the backend".to_string()));
+            match res {
+                Ok(store) => {
+                    debug!(dir = ?self.config.dir, "proc-macro expansion cache opened");
+                    self.state = StoreState::Open(store);
+                }
+                Err(reason) => {
+                    warn_disabled(sess, &reason);
+                }
+            }
+        }
+        match &self.state {
+            StoreState::Open(store) => Some(store),
+            _ => None,
+        }
+    }
+
+    /// Commits the buffered entries and statistics, and appends to the report file. Called
+    /// once, after `expand_crate`.
+    pub fn finish(&mut self, sess: &Session, crate_name: Symbol) {
+        let _timer = sess.prof.generic_activity("expand_proc_macro_cache_flush");
+        let res = match &self.state {
+            StoreState::Open(store) if !self.config.read_only => {
+                store.record_stats(&self.stats).and_then(|()| store.commit())
+            }
+            _ => Ok(()),
+        };
+        if let Err(reason) = res {
+            warn_disabled(sess, &format!("cannot write the store: {reason}"));
+        }
+        // Close the store now rather than at the end of the session.
+        self.state = StoreState::Failed;
+        if self.invocations > 0
+            && let Some(report) = &self.config.report
+        {
+            let s = &self.stats;
+            let line = format!(
+                "crate={crate_name} hits={} misses={} stored={} uncacheable={}\n",
+                s.hits, s.misses, s.stored, s.uncacheable
+            );
+            let res = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(report)
+                .and_then(|mut f| f.write_all(line.as_bytes()));
+            if let Err(err) = res {
+                sess.dcx().warn(format!(
+                    "proc-macro expansion cache: cannot write report file `{}`: {err}",
+                    report.display()
+                ));
+            }
+        }
+    }
+
+    fn macro_crate(&mut self, krate: CrateNum) -> MacroCrate {
+        if let Some(c) = self.macro_crates.get(&krate) {
+            return c.clone();
+        }
+        let c = ty::tls::with_opt(|tcx| {
+            let Some(tcx) = tcx else {
+                return MacroCrate { name: sym::proc_macro, fingerprint: None };
+            };
+            let name = tcx.crate_name(krate);
+            if krate == LOCAL_CRATE || matches!(name, sym::proc_macro | sym::core | sym::std) {
+                return MacroCrate { name, fingerprint: None };
+            }
+            let source = tcx.used_crate_source(krate);
+            let Some(dylib) = source.dylib.as_ref() else {
+                return MacroCrate { name, fingerprint: None };
+            };
+            let contents = match std::fs::read(dylib) {
+                Ok(contents) => contents,
+                Err(err) => {
+                    debug!(?dylib, ?err, "cannot read proc-macro dylib");
+                    return MacroCrate { name, fingerprint: None };
+                }
+            };
+            let mut hasher = StableHasher::new();
+            let hcx = &mut NoSpanHcx;
+            tcx.stable_crate_id(krate).as_u64().hash_stable(hcx, &mut hasher);
+            tcx.crate_hash(krate).as_u128().hash_stable(hcx, &mut hasher);
+            name.hash_stable(hcx, &mut hasher);
+            contents.len().hash_stable(hcx, &mut hasher);
+            hasher.write(&contents);
+            MacroCrate { name, fingerprint: Some(hasher.finish::<Fingerprint>()) }
+        });
+        self.macro_crates.insert(krate, c.clone());
+        c
+    }
+
+    fn is_denied(&self, crate_name: Symbol, macro_name: Symbol) -> bool {
+        let krate = crate_name.as_str();
+        let mac = macro_name.as_str();
+        BUILTIN_DENY.contains(&krate)
+            || self.session_deny.contains(&(crate_name, macro_name))
+            || self
+                .config
+                .deny
+                .iter()
+                .any(|(c, m)| c == krate && m.as_deref().is_none_or(|m| m == mac))
+    }
+
+    fn verify_sample(&self, key: &Fingerprint) -> bool {
+        if self.config.verify <= 0.0 {
+            return false;
+        }
+        if self.config.verify >= 1.0 {
+            return true;
+        }
+        let lo = u64::from_le_bytes(key.to_le_bytes()[..8].try_into().unwrap());
+        ((lo >> 11) as f64 / (1u64 << 53) as f64) < self.config.verify
+    }
+}
+
+fn warn_disabled(sess: &Session, reason: &str) {
+    sess.dcx().warn(format!("proc-macro expansion cache disabled: {reason}"));
+}
+
+// ------------------------------------------------------------------------------------------
+// Key.
+// ------------------------------------------------------------------------------------------
+
+/// A hashing context which ignores spans, so that the key only depends on the tokens.
+struct NoSpanHcx;
+
+impl rustc_span::HashStableContext for NoSpanHcx {
+    fn span_hash_stable(&mut self, _: Span, _: &mut StableHasher) {}
+
+    fn def_path_hash(&self, _: DefId) -> DefPathHash {
+        panic!("`DefId` in proc-macro input tokens")
+    }
+
+    fn assert_default_hashing_controls(&self, _: &str) {}
+}
+
+impl rustc_ast::HashStableContext for NoSpanHcx {}
+
+/// Hashes a token stream structurally: lengths, tree tags, token kinds with their symbols as
+/// strings, spacing and delimiters, but no spans. Returns `false` for streams which must never
+/// be cached (error literals).
+fn hash_stream(stream: &TokenStream, hasher: &mut StableHasher) -> bool {
+    let hcx = &mut NoSpanHcx;
+    stream.len().hash_stable(hcx, hasher);
+    for tree in stream.iter() {
+        match tree {
+            TokenTree::Token(token, spacing) => {
+                if let TokenKind::Literal(token::Lit { kind: token::LitKind::Err(_), .. }) =
+                    token.kind
+                {
+                    return false;
+                }
+                0u8.hash_stable(hcx, hasher);
+                token.kind.hash_stable(hcx, hasher);
+                spacing.hash_stable(hcx, hasher);
+            }
+            TokenTree::Delimited(_, delim_spacing, delim, inner) => {
+                1u8.hash_stable(hcx, hasher);
+                delim_spacing.hash_stable(hcx, hasher);
+                delim.hash_stable(hcx, hasher);
+                if !hash_stream(inner, hasher) {
+                    return false;
+                }
+            }
+        }
+    }
+    true
+}
+
+/// Length of the operator text of `kind`, as split into `Punct`s by `proc_macro_server`.
+fn op_len(kind: &TokenKind) -> Option<usize> {
+    use rustc_ast::token::TokenKind::*;
+    Some(match kind {
+        Eq | Lt | Gt | Bang | Tilde | Plus | Minus | Star | Slash | Percent | Caret | And | Or
+        | At | Dot | Comma | Semi | Colon | Pound | Dollar | Question | SingleQuote => 1,
+        Le | EqEq | Ne | Ge | AndAnd | OrOr | Shl | Shr | PlusEq | MinusEq | StarEq | SlashEq
+        | PercentEq | CaretEq | AndEq | OrEq | DotDot | PathSep | RArrow | LArrow | FatArrow => 2,
+        ShlEq | ShrEq | DotDotDot | DotDotEq => 3,
+        _ => return None,
+    })
+}
+
+/// The canonical input span table: a pre-order walk collecting every span the proc-macro
+/// server can hand out for this input. Its shape depends only on the token kinds, never on
+/// span values, so that the same index denotes the same token in any input with the same key.
+fn collect_input_spans(stream: &TokenStream, out: &mut Vec<Span>) {
+    for tree in stream.iter() {
+        match tree {
+            TokenTree::Token(token, _) => {
+                let span = token.span;
+                out.push(span);
+                match token.kind {
+                    TokenKind::NtIdent(ident, _) | TokenKind::NtLifetime(ident, _) => {
+                        out.push(ident.span)
+                    }
+                    ref kind => {
+                        if let Some(len) = op_len(kind)
+                            && len > 1
+                        {
+                            // Mirrors the splitting in `FromInternal<TokenStream>`.
+                            let split = (span.hi() - span.lo()).0 as usize == len;
+                            for i in 0..len {
+                                if split {
+                                    let lo = span.lo() + rustc_span::BytePos(i as u32);
+                                    out.push(span.with_lo(lo).with_hi(lo + rustc_span::BytePos(1)));
+                                } else {
+                                    out.push(span);
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            TokenTree::Delimited(dspan, _, _, inner) => {
+                out.push(dspan.open);
+                out.push(dspan.close);
+                out.push(dspan.entire());
+                collect_input_spans(inner, out);
+            }
+        }
+    }
+}
+
+/// The kinds of proc macros, numbered as in the backend ABI.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum ProcMacroKind {
+    Bang = 0,
+    Attr = 1,
+    Derive = 2,
+}
+
+type Client1 = pm::bridge::client::Client<pm::TokenStream, pm::TokenStream>;
+type Client2 = pm::bridge::client::Client<(pm::TokenStream, pm::TokenStream), pm::TokenStream>;
+
+/// One run of a proc-macro client, with its input.
+pub(crate) enum ClientCall {
+    Bang(Client1, TokenStream),
+    Attr(Client2, TokenStream, TokenStream),
+    Derive(Client1, TokenStream),
+}
+
+impl ClientCall {
+    fn kind(&self) -> ProcMacroKind {
+        match self {
+            ClientCall::Bang(..) => ProcMacroKind::Bang,
+            ClientCall::Attr(..) => ProcMacroKind::Attr,
+            ClientCall::Derive(..) => ProcMacroKind::Derive,
+        }
+    }
+
+    fn inputs(&self) -> Vec<&TokenStream> {
+        match self {
+            ClientCall::Bang(_, input) | ClientCall::Derive(_, input) => vec![input],
+            ClientCall::Attr(_, args, item) => vec![args, item],
+        }
+    }
+
+    fn run(&self, ecx: &mut ExtCtxt<'_>, sites: ExpnSites, recorder: Option<&mut ExpandRecorder>)
+    -> Result<TokenStream, PanicMessage> {
+        let proc_macro_backtrace = ecx.ecfg.proc_macro_backtrace;
+        let strategy = exec_strategy(ecx.sess);
+        let server = Rustc::with_sites(ecx, sites, recorder);
+        match self {
+            ClientCall::Bang(client, input) | ClientCall::Derive(client, input) => {
+                client.run(&strategy, server, input.clone(), proc_macro_backtrace)
+            }
+            ClientCall::Attr(client, args, item) => {
+                client.run(&strategy, server, args.clone(), item.clone(), proc_macro_backtrace)
+            }
+        }
+    }
+}
+
+struct InvocationKey {
+    key: Fingerprint,
+    input_spans: Vec<Span>,
+}
+
+fn compute_key(
+    cache: &ExpandCache,
+    ecx: &ExtCtxt<'_>,
+    crate_fingerprint: Fingerprint,
+    kind: ProcMacroKind,
+    macro_name: Symbol,
+    inputs: &[&TokenStream],
+    sites: &ExpnSites,
+) -> Result<InvocationKey, &'static str> {
+    let hcx = &mut NoSpanHcx;
+    let mut hasher = StableHasher::new();
+    FORMAT_VERSION.hash_stable(hcx, &mut hasher);
+    cache.config.namespace.hash_stable(hcx, &mut hasher);
+    hasher.write(&crate_fingerprint.to_le_bytes());
+    (kind as u8).hash_stable(hcx, &mut hasher);
+    macro_name.hash_stable(hcx, &mut hasher);
+    ecx.sess.edition().hash_stable(hcx, &mut hasher);
+    ecx.current_expansion.id.expn_data().edition.hash_stable(hcx, &mut hasher);
+    hasher.write(&cache.env_fingerprint.to_le_bytes());
+
+    inputs.len().hash_stable(hcx, &mut hasher);
+    let mut input_spans = Vec::new();
+    for input in inputs {
+        if !hash_stream(input, &mut hasher) {
+            return Err("error literal in input");
+        }
+        collect_input_spans(input, &mut input_spans);
+    }
+
+    // The input span-equality partition: the client sees equal spans as one handle.
+    let mut first: FxHashMap<Span, u32> = FxHashMap::default();
+    input_spans.len().hash_stable(hcx, &mut hasher);
+    for (i, span) in input_spans.iter().enumerate() {
+        let j = *first.entry(*span).or_insert(i as u32);
+        j.hash_stable(hcx, &mut hasher);
+    }
+    if first.contains_key(&sites.call_site)
+        || first.contains_key(&sites.def_site)
+        || first.contains_key(&sites.mixed_site)
+    {
+        return Err("input span equal to an expansion site");
+    }
+    Ok(InvocationKey { key: hasher.finish::<Fingerprint>(), input_spans })
+}
+
+// ------------------------------------------------------------------------------------------
+// Recording.
+// ------------------------------------------------------------------------------------------
+
+/// How a span of the output is rebuilt from the invocation.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum SpanExpr {
+    CallSite,
+    DefSite,
+    MixedSite,
+    /// Index into the canonical input span table.
+    Input(u32),
+}
+
+/// A side effect of the client run which a cached replay must repeat, in order.
+#[derive(Clone, Debug)]
+enum Replay {
+    /// `TokenStream::from_str` registers a source file and lexes it.
+    TsFromStr(String),
+    /// `Literal::from_str` registers a source file and lexes it.
+    LiteralFromStr(String),
+    /// `symbol_gallery.insert` from identifiers created by the client.
+    Ident(Symbol, u32),
+}
+
+/// Records, during a client run, what is needed to store its result: where the spans come from
+/// and which side effects happened. Any operation whose result is not reproducible from the key
+/// taints the recording.
+pub(crate) struct ExpandRecorder {
+    span_ids: FxHashMap<Span, u32>,
+    exprs: Vec<SpanExpr>,
+    replays: Vec<Replay>,
+    gallery_seen: FxHashSet<Symbol>,
+    tainted: Option<&'static str>,
+}
+
+impl ExpandRecorder {
+    fn new(sites: &ExpnSites, input_spans: &[Span]) -> ExpandRecorder {
+        let mut rec = ExpandRecorder {
+            span_ids: Default::default(),
+            exprs: Vec::new(),
+            replays: Vec::new(),
+            gallery_seen: Default::default(),
+            tainted: None,
+        };
+        rec.add(sites.call_site, SpanExpr::CallSite);
+        rec.add(sites.def_site, SpanExpr::DefSite);
+        rec.add(sites.mixed_site, SpanExpr::MixedSite);
+        for (i, span) in input_spans.iter().enumerate() {
+            rec.add(*span, SpanExpr::Input(i as u32));
+        }
+        rec
+    }
+
+    fn add(&mut self, span: Span, expr: SpanExpr) {
+        if !self.span_ids.contains_key(&span) {
+            self.span_ids.insert(span, self.exprs.len() as u32);
+            self.exprs.push(expr);
+        }
+    }
+
+    /// Marks this run as not reproducible from its key.
+    pub(crate) fn taint(&mut self, why: &'static str) {
+        if self.tainted.is_none() {
+            self.tainted = Some(why);
+        }
+    }
+
+    pub(crate) fn note_ts_from_str(&mut self, src: &str) {
+        self.replays.push(Replay::TsFromStr(src.to_owned()));
+    }
+
+    pub(crate) fn note_literal_from_str(&mut self, src: &str) {
+        self.replays.push(Replay::LiteralFromStr(src.to_owned()));
+    }
+
+    /// `symbol_gallery.insert(sym, span)` happened; only the first insertion of a symbol can
+    /// have an effect.
+    pub(crate) fn note_ident(&mut self, sym: Symbol, span: Span) {
+        if self.tainted.is_some() || !self.gallery_seen.insert(sym) {
+            return;
+        }
+        match self.span_ids.get(&span) {
+            Some(&id) => self.replays.push(Replay::Ident(sym, id)),
+            None => self.taint("identifier with an unknown span"),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Entry encoding.
+// ------------------------------------------------------------------------------------------
+
+const ENTRY_MAGIC: u32 = 0x5245_4301;
+
+/// Encodes output tokens, writing spans as indices into the recorded span expressions and
+/// symbols as strings.
+struct ExpandCacheEncoder<'r> {
+    enc: MemEncoder,
+    span_ids: &'r FxHashMap<Span, u32>,
+    failed: Option<&'static str>,
+}
+
+macro_rules! delegate_emit {
+    ($($name:ident($ty:ty);)*) => {
+        $(#[inline] fn $name(&mut self, v: $ty) { self.enc.$name(v) })*
+    };
+}
+
+impl Encoder for ExpandCacheEncoder<'_> {
+    delegate_emit! {
+        emit_usize(usize); emit_u128(u128); emit_u64(u64); emit_u32(u32); emit_u16(u16);
+        emit_u8(u8); emit_isize(isize); emit_i128(i128); emit_i64(i64); emit_i32(i32);
+        emit_i16(i16);
+    }
+
+    #[inline]
+    fn emit_raw_bytes(&mut self, s: &[u8]) {
+        self.enc.emit_raw_bytes(s)
+    }
+}
+
+impl SpanEncoder for ExpandCacheEncoder<'_> {
+    fn encode_span(&mut self, span: Span) {
+        match self.span_ids.get(&span) {
+            Some(&id) => self.enc.emit_u32(id),
+            None => {
+                self.failed.get_or_insert("output span of unknown origin");
+                self.enc.emit_u32(u32::MAX)
+            }
+        }
+    }
+
+    fn encode_symbol(&mut self, sym: Symbol) {
+        self.enc.emit_str(sym.as_str())
+    }
+
+    fn encode_byte_symbol(&mut self, byte_sym: ByteSymbol) {
+        self.enc.emit_byte_str(byte_sym.as_byte_str())
+    }
+
+    fn encode_expn_id(&mut self, _: ExpnId) {
+        self.failed.get_or_insert("`ExpnId` in output");
+    }
+
+    fn encode_syntax_context(&mut self, _: SyntaxContext) {
+        self.failed.get_or_insert("`SyntaxContext` in output");
+    }
+
+    fn encode_crate_num(&mut self, _: CrateNum) {
+        self.failed.get_or_insert("`CrateNum` in output");
+    }
+
+    fn encode_def_index(&mut self, _: DefIndex) {
+        self.failed.get_or_insert("`DefIndex` in output");
+    }
+
+    fn encode_def_id(&mut self, _: DefId) {
+        self.failed.get_or_insert("`DefId` in output");
+    }
+}
+
+/// Decodes an entry, mapping span indices to the spans rebuilt for this invocation.
+struct ExpandCacheDecoder<'a> {
+    dec: MemDecoder<'a>,
+    spans: Vec<Span>,
+}
+
+macro_rules! delegate_read {
+    ($($name:ident -> $ty:ty;)*) => {
+        $(#[inline] fn $name(&mut self) -> $ty { self.dec.$name() })*
+    };
+}
+
+impl Decoder for ExpandCacheDecoder<'_> {
+    delegate_read! {
+        read_usize -> usize; read_u128 -> u128; read_u64 -> u64; read_u32 -> u32;
+        read_u16 -> u16; read_u8 -> u8; read_isize -> isize; read_i128 -> i128;
+        read_i64 -> i64; read_i32 -> i32; read_i16 -> i16;
+    }
+
+    #[inline]
+    fn read_raw_bytes(&mut self, len: usize) -> &[u8] {
+        self.dec.read_raw_bytes(len)
+    }
+
+    #[inline]
+    fn peek_byte(&self) -> u8 {
+        self.dec.peek_byte()
+    }
+
+    #[inline]
+    fn position(&self) -> usize {
+        self.dec.position()
+    }
+}
+
+impl BlobDecoder for ExpandCacheDecoder<'_> {
+    fn decode_symbol(&mut self) -> Symbol {
+        Symbol::intern(self.dec.read_str())
+    }
+
+    fn decode_byte_symbol(&mut self) -> ByteSymbol {
+        ByteSymbol::intern(self.dec.read_byte_str())
+    }
+
+    fn decode_def_index(&mut self) -> DefIndex {
+        panic!("`DefIndex` in a cached expansion")
+    }
+}
+
+impl SpanDecoder for ExpandCacheDecoder<'_> {
+    fn decode_span(&mut self) -> Span {
+        let id = self.dec.read_u32() as usize;
+        *self.spans.get(id).expect("span index out of range in a cached expansion")
+    }
+
+    fn decode_expn_id(&mut self) -> ExpnId {
+        panic!("`ExpnId` in a cached expansion")
+    }
+
+    fn decode_syntax_context(&mut self) -> SyntaxContext {
+        panic!("`SyntaxContext` in a cached expansion")
+    }
+
+    fn decode_crate_num(&mut self) -> CrateNum {
+        panic!("`CrateNum` in a cached expansion")
+    }
+
+    fn decode_def_id(&mut self) -> DefId {
+        panic!("`DefId` in a cached expansion")
+    }
+
+    fn decode_attr_id(&mut self) -> AttrId {
+        panic!("`AttrId` in a cached expansion")
+    }
+}
+
+/// Walks the output for tokens which must not be stored: error literals (their
+/// `ErrorGuaranteed` cannot be encoded) and `include_str!`/`include_bytes!`, which a macro emits
+/// to make the compiler track a file it has itself read.
+fn check_output(stream: &TokenStream) -> Result<(), &'static str> {
+    for tree in stream.iter() {
+        match tree {
+            TokenTree::Token(token, _) => match token.kind {
+                TokenKind::Literal(token::Lit { kind: token::LitKind::Err(_), .. }) => {
+                    return Err("error literal in output");
+                }
+                TokenKind::Ident(name, IdentIsRaw::No)
+                    if matches!(name, sym::include_str | sym::include_bytes) =>
+                {
+                    return Err("`include_str!`/`include_bytes!` in output");
+                }
+                _ => {}
+            },
+            TokenTree::Delimited(_, _, _, inner) => check_output(inner)?,
+        }
+    }
+    Ok(())
+}
+
+fn encode_entry(
+    rec: &ExpandRecorder,
+    output: &TokenStream,
+    expand_nanos: u64,
+) -> Result<Vec<u8>, &'static str> {
+    check_output(output)?;
+    let mut tokens =
+        ExpandCacheEncoder { enc: MemEncoder::new(), span_ids: &rec.span_ids, failed: None };
+    output.encode(&mut tokens);
+    if let Some(why) = tokens.failed {
+        return Err(why);
+    }
+
+    let mut e = MemEncoder::new();
+    e.emit_u32(ENTRY_MAGIC);
+    e.emit_u64(expand_nanos);
+    e.emit_usize(rec.exprs.len());
+    for expr in &rec.exprs {
+        match *expr {
+            SpanExpr::CallSite => e.emit_u8(0),
+            SpanExpr::DefSite => e.emit_u8(1),
+            SpanExpr::MixedSite => e.emit_u8(2),
+            SpanExpr::Input(i) => {
+                e.emit_u8(3);
+                e.emit_u32(i);
+            }
+        }
+    }
+    e.emit_usize(rec.replays.len());
+    for replay in &rec.replays {
+        match replay {
+            Replay::TsFromStr(src) => {
+                e.emit_u8(0);
+                e.emit_str(src);
+            }
+            Replay::LiteralFromStr(src) => {
+                e.emit_u8(1);
+                e.emit_str(src);
+            }
+            Replay::Ident(sym, id) => {
+                e.emit_u8(2);
+                e.emit_str(sym.as_str());
+                e.emit_u32(*id);
+            }
+        }
+    }
+    e.emit_raw_bytes(&tokens.enc.finish());
+    e.emit_raw_bytes(MAGIC_END_BYTES);
+    Ok(e.finish())
+}
+
+/// A decoded entry, ready to be replayed.
+struct DecodedEntry {
+    expand_nanos: u64,
+    spans: Vec<Span>,
+    replays: Vec<Replay>,
+    output: TokenStream,
+}
+
+fn decode_entry(
+    value: &[u8],
+    sites: &ExpnSites,
+    input_spans: &[Span],
+) -> Result<DecodedEntry, &'static str> {
+    let dec = MemDecoder::new(value, 0).map_err(|()| "missing end marker")?;
+    let mut d = ExpandCacheDecoder { dec, spans: Vec::new() };
+    if d.read_u32() != ENTRY_MAGIC {
+        return Err("bad entry magic");
+    }
+    let expand_nanos = d.read_u64();
+    let n = d.read_usize();
+    let mut spans = Vec::with_capacity(n);
+    for _ in 0..n {
+        let span = match d.read_u8() {
+            0 => sites.call_site,
+            1 => sites.def_site,
+            2 => sites.mixed_site,
+            3 => *input_spans.get(d.read_u32() as usize).ok_or("input index out of range")?,
+            _ => return Err("bad span expression"),
+        };
+        spans.push(span);
+    }
+    let n = d.read_usize();
+    let mut replays = Vec::with_capacity(n);
+    for _ in 0..n {
+        replays.push(match d.read_u8() {
+            0 => Replay::TsFromStr(d.read_str().to_owned()),
+            1 => Replay::LiteralFromStr(d.read_str().to_owned()),
+            2 => {
+                let sym = Symbol::intern(d.read_str());
+                let id = d.read_u32();
+                if id as usize >= spans.len() {
+                    return Err("span index out of range");
+                }
+                Replay::Ident(sym, id)
+            }
+            _ => return Err("bad replay tag"),
+        });
+    }
+    d.spans = spans;
+    let output = TokenStream::decode(&mut d);
+    if d.dec.remaining() != 0 {
+        return Err("trailing bytes");
+    }
+    Ok(DecodedEntry { expand_nanos, spans: d.spans, replays, output })
+}
+
+fn apply_replays(ecx: &ExtCtxt<'_>, call_site: Span, entry: &DecodedEntry) {
+    let psess = ecx.psess();
+    for replay in &entry.replays {
+        match replay {
+            Replay::TsFromStr(src) => {
+                let _ = proc_macro_server::ts_from_str(psess, call_site, src);
+            }
+            Replay::LiteralFromStr(src) => {
+                let _ = proc_macro_server::literal_from_str(psess, call_site, src);
+            }
+            Replay::Ident(sym, id) => psess.symbol_gallery.insert(*sym, entry.spans[*id as usize]),
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// Detection of output to stdout/stderr.
+// ------------------------------------------------------------------------------------------
+
+#[cfg(unix)]
+unsafe extern "C" {
+    fn dup(fd: c_int) -> c_int;
+    fn dup2(src: c_int, dst: c_int) -> c_int;
+    fn close(fd: c_int) -> c_int;
+}
+
+/// Two unlinked temporary files onto which fds 1 and 2 are redirected while a proc macro runs,
+/// so that a macro printing anything is detected (and not cached). What was captured is then
+/// written to the real stdout/stderr.
+struct OutputCapture {
+    files: [File; 2],
+}
+
+impl OutputCapture {
+    #[cfg(unix)]
+    fn new(dir: &Path) -> Option<OutputCapture> {
+        let mk = |i: u32| -> Option<File> {
+            let tmp = env::temp_dir();
+            for base in [dir, tmp.as_path()] {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_nanos());
+                let path = base.join(format!(
+                    ".rustc-expand-cache-capture-{}-{i}-{nanos}",
+                    std::process::id(),
+                ));
+                if let Ok(f) =
+                    File::options().read(true).write(true).create_new(true).open(&path)
+                {
+                    let _ = std::fs::remove_file(&path);
+                    return Some(f);
+                }
+            }
+            None
+        };
+        Some(OutputCapture { files: [mk(1)?, mk(2)?] })
+    }
+
+    #[cfg(not(unix))]
+    fn new(_dir: &Path) -> Option<OutputCapture> {
+        None
+    }
+
+    /// Runs `f` with fds 1 and 2 redirected; returns whether anything was written.
+    #[cfg(unix)]
+    fn run<R>(&mut self, f: impl FnOnce() -> R) -> (R, bool) {
+        use std::os::fd::AsRawFd;
+
+        struct Restore {
+            saved: [c_int; 2],
+        }
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                for (fd, saved) in [(1, self.saved[0]), (2, self.saved[1])] {
+                    if saved >= 0 {
+                        unsafe {
+                            dup2(saved, fd);
+                            close(saved);
+                        }
+                    }
+                }
+            }
+        }
+
+        let _ = std::io::stdout().flush();
+        let _ = std::io::stderr().flush();
+        for file in &mut self.files {
+            let _ = file.set_len(0);
+            let _ = file.seek(SeekFrom::Start(0));
+        }
+        let saved = unsafe { [dup(1), dup(2)] };
+        if saved[0] < 0 || saved[1] < 0 {
+            unsafe {
+                if saved[0] >= 0 {
+                    close(saved[0]);
+                }
+                if saved[1] >= 0 {
+                    close(saved[1]);
+                }
+            }
+            // Cannot tell: report output so that the run is not cached.
+            return (f(), true);
+        }
+        let guard = Restore { saved };
+        unsafe {
+            dup2(self.files[0].as_raw_fd(), 1);
+            dup2(self.files[1].as_raw_fd(), 2);
+        }
+        let r = f();
+        drop(guard);
+
+        let mut printed = false;
+        for (i, file) in self.files.iter_mut().enumerate() {
+            let mut captured = Vec::new();
+            if file.seek(SeekFrom::Start(0)).is_ok() {
+                let _ = file.read_to_end(&mut captured);
+            }
+            if !captured.is_empty() {
+                printed = true;
+                if i == 0 {
+                    let mut out = std::io::stdout();
+                    let _ = out.write_all(&captured);
+                    let _ = out.flush();
+                } else {
+                    let _ = std::io::stderr().write_all(&captured);
+                }
+            }
+        }
+        (r, printed)
+    }
+
+    #[cfg(not(unix))]
+    fn run<R>(&mut self, f: impl FnOnce() -> R) -> (R, bool) {
+        (f(), true)
+    }
+}
+
+// ------------------------------------------------------------------------------------------
+// The hook.
+// ------------------------------------------------------------------------------------------
+
+/// Runs a proc-macro client, going through the expansion cache when it is enabled. All three
+/// kinds of proc macros come here, including derives expanded through the
+/// `derive_macro_expansion` query.
+pub(crate) fn run_client_cached(
+    ecx: &mut ExtCtxt<'_>,
+    span: Span,
+    call: ClientCall,
+) -> Result<TokenStream, PanicMessage> {
+    // Computed exactly as in an uncached run, even on a hit, so that the hygiene tables are
+    // built in the same order.
+    let sites = ExpnSites::new(ecx);
+    match ecx.ecfg.expand_cache.take() {
+        None => run_uncached(ecx, span, &call, sites),
+        Some(mut cache) => {
+            let res = expand_with_cache(&mut cache, ecx, span, &call, sites);
+            ecx.ecfg.expand_cache = Some(cache);
+            res
+        }
+    }
+}
+
+fn timed_run(
+    ecx: &mut ExtCtxt<'_>,
+    span: Span,
+    call: &ClientCall,
+    sites: ExpnSites,
+    recorder: Option<&mut ExpandRecorder>,
+) -> Result<TokenStream, PanicMessage> {
+    let sess = ecx.sess;
+    let _timer = sess.prof.generic_activity_with_arg_recorder("expand_proc_macro", |recorder| {
+        recorder.record_arg_with_span(sess.source_map(), ecx.expansion_descr(), span);
+    });
+    call.run(ecx, sites, recorder)
+}
+
+fn run_uncached(
+    ecx: &mut ExtCtxt<'_>,
+    span: Span,
+    call: &ClientCall,
+    sites: ExpnSites,
+) -> Result<TokenStream, PanicMessage> {
+    timed_run(ecx, span, call, sites, None)
+}
+
+fn expand_with_cache(
+    cache: &mut ExpandCache,
+    ecx: &mut ExtCtxt<'_>,
+    span: Span,
+    call: &ClientCall,
+    sites: ExpnSites,
+) -> Result<TokenStream, PanicMessage> {
+    cache.invocations += 1;
+    let lookup_start = Instant::now();
+    let expn_data = ecx.current_expansion.id.expn_data();
+    let kind = call.kind();
+    let Some(macro_def_id) = expn_data.macro_def_id else {
+        cache.stats.uncacheable += 1;
+        return run_uncached(ecx, span, call, sites);
+    };
+    // The name of the macro as defined, not the path it was invoked with (`ExpnKind` holds
+    // the path as written, e.g. `serde::Serialize` or a renamed import).
+    let macro_name = ty::tls::with_opt(|tcx| tcx.and_then(|tcx| tcx.opt_item_name(macro_def_id)))
+        .unwrap_or_else(|| match expn_data.kind {
+            ExpnKind::Macro(_, name) => match name.as_str().rsplit_once("::") {
+                Some((_, last)) => Symbol::intern(last),
+                None => name,
+            },
+            _ => sym::proc_macro,
+        });
+    let macro_crate = cache.macro_crate(macro_def_id.krate);
+
+    let prepared = {
+        let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_lookup");
+        (|| {
+            let Some(crate_fingerprint) = macro_crate.fingerprint else {
+                return Err("not a cacheable proc-macro crate");
+            };
+            if cache.is_denied(macro_crate.name, macro_name) {
+                return Err("denied");
+            }
+            compute_key(cache, ecx, crate_fingerprint, kind, macro_name, &call.inputs(), &sites)
+        })()
+    };
+    let ikey = match prepared {
+        Ok(ikey) => ikey,
+        Err(why) => {
+            debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: uncacheable input");
+            cache.stats.uncacheable += 1;
+            cache.stats.lookup_nanos += lookup_start.elapsed().as_nanos() as u64;
+            return run_uncached(ecx, span, call, sites);
+        }
+    };
+    let key_bytes = ikey.key.to_le_bytes();
+
+    // Lookup.
+    let mut verifying = None;
+    let looked_up = {
+        let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_lookup");
+        match cache.store(ecx.sess) {
+            None => None,
+            Some(store) => match store.get(&key_bytes) {
+                Ok(v) => Some(v),
+                Err(reason) => {
+                    debug!(%reason, "proc-macro cache: lookup failed");
+                    Some(None)
+                }
+            },
+        }
+    };
+    let Some(found) = looked_up else {
+        // The store could not be opened: uncached build.
+        cache.stats.misses += 1;
+        return run_uncached(ecx, span, call, sites);
+    };
+
+    if let Some(value) = found {
+        let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_hit");
+        let decoded =
+            panic::catch_unwind(AssertUnwindSafe(|| decode_entry(&value, &sites, &ikey.input_spans)))
+                .unwrap_or(Err("panic while decoding"));
+        match decoded {
+            Ok(entry) if cache.verify_sample(&ikey.key) => {
+                verifying = Some(entry.output.clone());
+            }
+            Ok(entry) => {
+                apply_replays(ecx, sites.call_site, &entry);
+                cache.stats.hits += 1;
+                cache.stats.saved_nanos += entry.expand_nanos;
+                cache.stats.lookup_nanos += lookup_start.elapsed().as_nanos() as u64;
+                debug!(krate = %macro_crate.name, %macro_name, ?kind, "proc-macro cache: hit");
+                return Ok(entry.output);
+            }
+            Err(why) => {
+                debug!(krate = %macro_crate.name, %macro_name, why, "proc-macro cache: bad entry");
+            }
+        }
+    }
+    cache.stats.lookup_nanos += lookup_start.elapsed().as_nanos() as u64;
+
+    // Miss (or verification): run the macro with a recording server.
+    cache.stats.misses += 1;
+    let mut rec = ExpandRecorder::new(&sites, &ikey.input_spans);
+    let err_count = ecx.dcx().err_count();
+    if cache.capture.is_none() {
+        cache.capture = OutputCapture::new(&cache.config.dir);
+    }
+    let start = Instant::now();
+    let (res, printed) = match cache.capture.as_mut() {
+        Some(capture) => capture.run(|| timed_run(ecx, span, call, sites, Some(&mut rec))),
+        None => (timed_run(ecx, span, call, sites, Some(&mut rec)), true),
+    };
+    let expand_nanos = start.elapsed().as_nanos() as u64;
+
+    let Ok(output) = &res else {
+        cache.stats.uncacheable += 1;
+        return res;
+    };
+    if printed {
+        rec.taint("printed to stdout/stderr");
+    }
+    if ecx.dcx().err_count() > err_count {
+        rec.taint("errors emitted");
+    }
+
+    if let Some(cached) = verifying {
+        // Verification: the real output is used; a difference denies the macro for the rest
+        // of the session.
+        let same = rec.tainted.is_none() && cached == *output;
+        if !same {
+            cache.session_deny.insert((macro_crate.name, macro_name));
+            ecx.sess.dcx().warn(format!(
+                "proc-macro expansion cache: `{}::{macro_name}` produced an output different \
+                 from the cached one; it is not cached for the rest of this session (add it to \
+                 RUSTC_EXPAND_CACHE_DENY if it is not deterministic)",
+                macro_crate.name
+            ));
+        }
+        debug!(krate = %macro_crate.name, %macro_name, same, "proc-macro cache: verified");
+        return res;
+    }
+
+    if let Some(why) = rec.tainted {
+        debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: uncacheable run");
+        cache.stats.uncacheable += 1;
+        return res;
+    }
+    if cache.config.read_only {
+        return res;
+    }
+
+    let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_store");
+    match encode_entry(&rec, output, expand_nanos) {
+        Ok(value) => {
+            let crate_name = macro_crate.name.as_str();
+            let name = macro_name.as_str();
+            let meta = RecEntryMeta {
+                macro_crate: RecSlice::new(crate_name.as_bytes()),
+                macro_name: RecSlice::new(name.as_bytes()),
+                kind: kind as u8,
+                expand_nanos,
+            };
+            let put = cache.store(ecx.sess).map(|store| store.put(&key_bytes, &value, &meta));
+            match put {
+                Some(Ok(())) => {
+                    cache.stats.stored += 1;
+                    debug!(krate = %macro_crate.name, %macro_name, ?kind, len = value.len(), "proc-macro cache: stored");
+                }
+                Some(Err(reason)) => debug!(%reason, "proc-macro cache: put failed"),
+                None => {}
+            }
+        }
+        Err(why) => {
+            debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: unencodable output");
+            cache.stats.uncacheable += 1;
+        }
+    }
+    res
+}
