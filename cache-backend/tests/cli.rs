@@ -255,3 +255,23 @@ fn logging_is_silent_by_default_and_follows_the_env_filter() {
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stderr).contains("opened expansion cache"), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn verify_walks_the_tree_in_a_child_and_quarantines_damage() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = cache_dir(&t);
+    populate(&dir, 1, 400, 100);
+    assert!(break_leaf_pages(&dir, b"key-1-") > 0);
+    // the header is fine: only the walk can see this
+    assert!(rustc_expand_cache::guard::check_header(&dir.join("data.mdb")).is_ok());
+    let o = cli(Some(&dir), &["verify", "--dry-run"]);
+    assert_eq!(o.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("CORRUPT"), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(dir.join("data.mdb").exists(), "--dry-run must not move anything");
+    let o = cli(Some(&dir), &["verify", "--json"]);
+    assert_eq!(o.status.code(), Some(3));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(j["store_problems"][0].as_str().unwrap().contains("MDB_CORRUPTED"), "{j}");
+    assert!(j["quarantined_to"].is_string());
+    assert!(!dir.join("data.mdb").exists());
+}

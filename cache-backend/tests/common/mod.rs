@@ -48,3 +48,29 @@ pub fn populate(dir: &Path, tag: u64, n: u64, len: usize) {
     }
     s.commit().unwrap();
 }
+
+/// Clears the flags of every LMDB leaf page holding entry keys: LMDB then reports
+/// MDB_CORRUPTED when it reaches one (a damage the header check cannot see).
+pub fn break_leaf_pages(dir: &Path, marker: &[u8]) -> usize {
+    let p = dir.join("data.mdb");
+    let mut d = std::fs::read(&p).unwrap();
+    // spare the root page of LMDB's main database (it names the databases)
+    let u64_at = |o: usize| u64::from_ne_bytes(d[o..o + 8].try_into().unwrap());
+    let newest = if u64_at(4096 + 144) > u64_at(144) { 4096 } else { 0 };
+    let main_root = u64_at(newest + 128) as usize;
+    let mut n = 0;
+    for (pgno, page) in d.chunks_mut(4096).enumerate().skip(2) {
+        if pgno == main_root {
+            continue;
+        }
+        let flags = u16::from_ne_bytes([page[10], page[11]]);
+        if flags & 0x02 != 0 && page.windows(marker.len()).any(|w| w == marker) {
+            page[10] = 0;
+            page[11] = 0;
+            n += 1;
+        }
+    }
+    std::fs::write(&p, d).unwrap();
+    n
+}
+
