@@ -414,7 +414,7 @@ fn damaged_tree_is_quarantined_by_the_crash_check_or_on_first_read() {
             // no crash marker: the store opens, and the first read of a damaged page
             // quarantines it instead of returning anything
             let mut s = open(&dir);
-            let e = s.get(&key(1, 7)).err().expect("read of a damaged page succeeded");
+            let e = s.get(&key(1, 7)).expect_err("read of a damaged page succeeded");
             assert_eq!(e.code(), E_CORRUPT, "{e}");
         }
         assert_eq!(fs::read_dir(dir.join("quarantine")).unwrap().count(), 1);
