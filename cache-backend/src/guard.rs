@@ -329,7 +329,9 @@ pub fn quarantine(dir: &Path) -> Result<PathBuf> {
     let q = dir.join(QUARANTINE_DIR).join(format!("{stamp}-{}", std::process::id()));
     fs::create_dir_all(&q).map_err(|e| Error::io("cannot create quarantine directory", &q, e))?;
     let _ = fs::set_permissions(dir.join(QUARANTINE_DIR), fs::Permissions::from_mode(0o700));
-    for f in [DATA_FILE, LOCK_FILE] {
+    // The lock file first: a process opening meanwhile then never pairs a fresh data
+    // file with the old lock file (and would find the old data file corrupt itself).
+    for f in [LOCK_FILE, DATA_FILE] {
         let from = dir.join(f);
         match fs::rename(&from, q.join(f)) {
             Ok(()) => {}
