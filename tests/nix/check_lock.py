@@ -7,7 +7,8 @@ follows as declared, every node complete (rev, narHash, lastModified) and reacha
 FLAKE_INPUTS_JSON is `(import ./flake.nix).inputs` as JSON (tests/nix/run makes it).
 Prints one `PASS <name>` or `FAIL <name>: <why>` line per test.
 If REC_NIX_MIRRORS names a directory of git mirrors (<owner>+<repo>/repo), the narHash of
-each github node found there is recomputed (git archive | nix hash path).
+each github node found there is recomputed (git archive | nix hash path), and its
+lastModified compared with the commit time.
 """
 
 from __future__ import annotations
@@ -123,7 +124,12 @@ def main(inputs_path: str, lock_path: str) -> int:
                     continue
                 subprocess.run(["tar", "-x", "-C", d], input=archive.stdout, check=True)
                 got = subprocess.run(["nix", "hash", "path", d], capture_output=True, text=True).stdout.strip()
-            test(f"lock-narhash-{ref}", None if got == locked["narHash"] else f"{got} != {locked['narHash']}")
+            when = subprocess.run(["git", "-C", str(repo), "show", "-s", "--format=%ct", locked["rev"]],
+                                  capture_output=True, text=True).stdout.strip()
+            problem = None if got == locked["narHash"] else f"narHash {got} != {locked['narHash']}"
+            if when != str(locked["lastModified"]):
+                problem = problem or f"lastModified {locked['lastModified']} != commit time {when}"
+            test(f"lock-narhash-{ref}", problem)
 
     for name, problem in results:
         print(f"PASS {name}" if problem is None else f"FAIL {name}: {problem}")
