@@ -251,7 +251,7 @@ fn logging_is_silent_by_default_and_follows_the_env_filter() {
     let o = cli(Some(&dir), &["stats"]);
     ok(&o);
     assert!(o.stderr.is_empty(), "stderr without RUSTC_EXPAND_CACHE_LOG: {}", String::from_utf8_lossy(&o.stderr));
-    let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("stats").env("RUSTC_EXPAND_CACHE_LOG", "debug").output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("stats").env("RUSTC_EXPAND_CACHE_LOG", "info").output().unwrap();
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stderr).contains("opened expansion cache"), "{}", String::from_utf8_lossy(&o.stderr));
 }
@@ -274,4 +274,56 @@ fn verify_walks_the_tree_in_a_child_and_quarantines_damage() {
     assert!(j["store_problems"][0].as_str().unwrap().contains("MDB_CORRUPTED"), "{j}");
     assert!(j["quarantined_to"].is_string());
     assert!(!dir.join("data.mdb").exists());
+}
+
+#[test]
+fn stale_reader_slots_of_killed_processes_are_cleared_at_open() {
+    use std::io::BufRead;
+    let (_t, dir) = populated();
+    // Keep the store open here: LMDB resets the reader table when the first process
+    // opens the lock file, so stale slots only persist while other processes use it.
+    let _holder = Store::open(&dir, NS, &OpenOptions::default()).unwrap();
+    // a process that dies (SIGKILL) in the middle of a read transaction
+    let mut kid = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "reader_child", "--nocapture"])
+        .env("REC_CHILD", "reader")
+        .env("REC_DIR", &dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(kid.stdout.take().unwrap()).lines();
+    loop {
+        let l = lines.next().expect("reader child ended early").unwrap();
+        if l == "reading" {
+            break;
+        }
+    }
+    kid.kill().unwrap();
+    kid.wait().unwrap();
+    let run = || Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("stats").env("RUSTC_EXPAND_CACHE_LOG", "info").output().unwrap();
+    let o = run();
+    ok(&o);
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(e.contains("cleared stale reader slots") && e.contains("dead_readers=1"), "{e}");
+    let o = run();
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("stale reader"), "cleared once is cleared for good");
+}
+
+#[test]
+fn reader_child() {
+    if std::env::var("REC_CHILD").as_deref() != Ok("reader") {
+        return;
+    }
+    use lmdb::Transaction;
+    let dir = std::path::PathBuf::from(std::env::var("REC_DIR").unwrap());
+    let env = lmdb::Environment::new().set_flags(lmdb::EnvironmentFlags::NO_TLS).set_max_dbs(4).set_map_size(1 << 30).open(&dir).unwrap();
+    let db = env.open_db(Some("entries")).unwrap();
+    let txn = env.begin_ro_txn().unwrap();
+    let _ = txn.get(db, &b"x");
+    println!("reading");
+    use std::io::Write;
+    std::io::stdout().flush().unwrap();
+    loop {
+        std::thread::park();
+    }
 }
