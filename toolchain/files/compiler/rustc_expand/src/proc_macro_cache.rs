@@ -26,6 +26,7 @@ use std::ffi::c_int;
 use std::fs::File;
 use std::hash::Hasher;
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Bound;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -54,7 +55,7 @@ use crate::proc_macro::exec_strategy;
 use crate::proc_macro_server::{self, ExpnSites, Rustc};
 
 /// Bumped whenever the key or the entry encoding changes.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 
 /// Proc-macro crates whose macros are known to read files, databases or the environment
 /// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
@@ -705,6 +706,29 @@ fn compute_key(
 // Recording.
 // ------------------------------------------------------------------------------------------
 
+/// A span method of the proc-macro server, recorded to be replayed on a hit.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SpanOp {
+    Start,
+    End,
+    Join,
+    Subspan(Bound<usize>, Bound<usize>),
+    ResolvedAt,
+    /// `recover_proc_macro_span(id)` (spans quoted by the builtin `quote!`).
+    Recovered(usize),
+}
+
+/// A location query of the proc-macro server; its result is a precondition of the entry.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum SpanQuery {
+    File,
+    LocalFile,
+    ByteRange,
+    Line,
+    Column,
+    SourceText,
+}
+
 /// How a span of the output is rebuilt from the invocation.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum SpanExpr {
@@ -713,6 +737,21 @@ enum SpanExpr {
     MixedSite,
     /// Index into the canonical input span table.
     Input(u32),
+    /// A span operation over earlier expressions, in recorded order; `some` tells whether it
+    /// returned a span (a precondition for `join` and `subspan`).
+    Op { op: SpanOp, a: u32, b: u32, some: bool },
+}
+
+/// Facts the macro observed; an entry is only used when they still hold.
+#[derive(Clone, Debug)]
+enum Check {
+    Query(SpanQuery, u32, Option<String>),
+    /// `proc_macro::tracked_env::var` reads `-Zlogical-env`...
+    InjectedEnv(String, Option<String>),
+    /// ... then the process environment.
+    Env(String, Option<String>),
+    /// `proc_macro::tracked_path::path`: the content hash of the file.
+    Path(String, Option<Fingerprint>),
 }
 
 /// A side effect of the client run which a cached replay must repeat, in order.
@@ -724,6 +763,18 @@ enum Replay {
     LiteralFromStr(String),
     /// `symbol_gallery.insert` from identifiers created by the client.
     Ident(Symbol, u32),
+    /// `env_depinfo` entry from `track_env_var`.
+    TrackEnv(String, Option<String>),
+    /// `file_depinfo` entry from `track_path`.
+    TrackPath(String),
+}
+
+fn hash_file(path: &str) -> Option<Fingerprint> {
+    let contents = std::fs::read(path).ok()?;
+    let mut hasher = StableHasher::new();
+    contents.len().hash_stable(&mut NoSpanHcx, &mut hasher);
+    hasher.write(&contents);
+    Some(hasher.finish::<Fingerprint>())
 }
 
 /// Records, during a client run, what is needed to store its result: where the spans come from
@@ -732,7 +783,10 @@ enum Replay {
 pub(crate) struct ExpandRecorder {
     span_ids: FxHashMap<Span, u32>,
     exprs: Vec<SpanExpr>,
+    /// The value of each expression in this run.
+    values: Vec<Option<Span>>,
     replays: Vec<Replay>,
+    checks: Vec<Check>,
     gallery_seen: FxHashSet<Symbol>,
     tainted: Option<&'static str>,
 }
@@ -742,7 +796,9 @@ impl ExpandRecorder {
         let mut rec = ExpandRecorder {
             span_ids: Default::default(),
             exprs: Vec::new(),
+            values: Vec::new(),
             replays: Vec::new(),
+            checks: Vec::new(),
             gallery_seen: Default::default(),
             tainted: None,
         };
@@ -759,7 +815,61 @@ impl ExpandRecorder {
         if !self.span_ids.contains_key(&span) {
             self.span_ids.insert(span, self.exprs.len() as u32);
             self.exprs.push(expr);
+            self.values.push(Some(span));
         }
+    }
+
+    fn id_of(&mut self, span: Span) -> Option<u32> {
+        let id = self.span_ids.get(&span).copied();
+        if id.is_none() {
+            self.taint("span of unknown origin");
+        }
+        id
+    }
+
+    /// A span method ran: `result = op(a, b)`.
+    pub(crate) fn note_span_op(&mut self, op: SpanOp, a: Span, b: Span, result: Option<Span>) {
+        if self.tainted.is_some() {
+            return;
+        }
+        let (a, b) = match op {
+            SpanOp::Recovered(_) => (0, 0),
+            _ => match (self.id_of(a), self.id_of(b)) {
+                (Some(a), Some(b)) => (a, b),
+                _ => return,
+            },
+        };
+        let id = self.exprs.len() as u32;
+        self.exprs.push(SpanExpr::Op { op, a, b, some: result.is_some() });
+        self.values.push(result);
+        if let Some(result) = result {
+            self.span_ids.entry(result).or_insert(id);
+        }
+    }
+
+    /// A location query ran on `span` and returned `result`.
+    pub(crate) fn note_span_query(&mut self, query: SpanQuery, span: Span, result: Option<String>) {
+        if self.tainted.is_some() {
+            return;
+        }
+        if let Some(id) = self.id_of(span) {
+            self.checks.push(Check::Query(query, id, result));
+        }
+    }
+
+    pub(crate) fn note_injected_env_var(&mut self, var: &str, value: Option<&str>) {
+        self.checks.push(Check::InjectedEnv(var.to_owned(), value.map(str::to_owned)));
+    }
+
+    pub(crate) fn note_track_env_var(&mut self, var: &str, value: Option<&str>) {
+        let value = value.map(str::to_owned);
+        self.checks.push(Check::Env(var.to_owned(), value.clone()));
+        self.replays.push(Replay::TrackEnv(var.to_owned(), value));
+    }
+
+    pub(crate) fn note_track_path(&mut self, path: &str) {
+        self.checks.push(Check::Path(path.to_owned(), hash_file(path)));
+        self.replays.push(Replay::TrackPath(path.to_owned()));
     }
 
     /// Marks this run as not reproducible from its key.
@@ -794,7 +904,7 @@ impl ExpandRecorder {
 // Entry encoding.
 // ------------------------------------------------------------------------------------------
 
-const ENTRY_MAGIC: u32 = 0x5245_4301;
+const ENTRY_MAGIC: u32 = 0x5245_4302;
 
 /// Encodes output tokens, writing spans as indices into the recorded span expressions and
 /// symbols as strings.
@@ -962,6 +1072,47 @@ fn check_output(stream: &TokenStream) -> Result<(), &'static str> {
     Ok(())
 }
 
+fn emit_bound(e: &mut MemEncoder, bound: Bound<usize>) {
+    match bound {
+        Bound::Included(n) => {
+            e.emit_u8(0);
+            e.emit_usize(n);
+        }
+        Bound::Excluded(n) => {
+            e.emit_u8(1);
+            e.emit_usize(n);
+        }
+        Bound::Unbounded => e.emit_u8(2),
+    }
+}
+
+fn read_bound(d: &mut ExpandCacheDecoder<'_>) -> Result<Bound<usize>, &'static str> {
+    Ok(match d.read_u8() {
+        0 => Bound::Included(d.read_usize()),
+        1 => Bound::Excluded(d.read_usize()),
+        2 => Bound::Unbounded,
+        _ => return Err("bad bound"),
+    })
+}
+
+fn emit_opt_str(e: &mut MemEncoder, s: Option<&str>) {
+    match s {
+        Some(s) => {
+            e.emit_u8(1);
+            e.emit_str(s);
+        }
+        None => e.emit_u8(0),
+    }
+}
+
+fn read_opt_str(d: &mut ExpandCacheDecoder<'_>) -> Result<Option<String>, &'static str> {
+    Ok(match d.read_u8() {
+        0 => None,
+        1 => Some(d.read_str().to_owned()),
+        _ => return Err("bad option tag"),
+    })
+}
+
 fn encode_entry(
     rec: &ExpandRecorder,
     output: &TokenStream,
@@ -988,6 +1139,75 @@ fn encode_entry(
                 e.emit_u8(3);
                 e.emit_u32(i);
             }
+            SpanExpr::Op { op, a, b, some } => {
+                e.emit_u8(4);
+                match op {
+                    SpanOp::Start => e.emit_u8(0),
+                    SpanOp::End => e.emit_u8(1),
+                    SpanOp::Join => e.emit_u8(2),
+                    SpanOp::Subspan(lo, hi) => {
+                        e.emit_u8(3);
+                        emit_bound(&mut e, lo);
+                        emit_bound(&mut e, hi);
+                    }
+                    SpanOp::ResolvedAt => e.emit_u8(4),
+                    SpanOp::Recovered(id) => {
+                        e.emit_u8(5);
+                        e.emit_usize(id);
+                    }
+                }
+                e.emit_u32(a);
+                e.emit_u32(b);
+                e.emit_bool(some);
+            }
+        }
+    }
+    // The equality partition of the expressions' values: (expression, first equal one).
+    let mut first: FxHashMap<Span, u32> = FxHashMap::default();
+    let mut equal = Vec::new();
+    for (k, value) in rec.values.iter().enumerate() {
+        if let Some(span) = value {
+            let j = *first.entry(*span).or_insert(k as u32);
+            if j != k as u32 {
+                equal.push((k as u32, j));
+            }
+        }
+    }
+    e.emit_usize(equal.len());
+    for (k, j) in equal {
+        e.emit_u32(k);
+        e.emit_u32(j);
+    }
+    e.emit_usize(rec.checks.len());
+    for check in &rec.checks {
+        match check {
+            Check::Query(query, id, result) => {
+                e.emit_u8(0);
+                e.emit_u8(*query as u8);
+                e.emit_u32(*id);
+                emit_opt_str(&mut e, result.as_deref());
+            }
+            Check::InjectedEnv(var, value) => {
+                e.emit_u8(1);
+                e.emit_str(var);
+                emit_opt_str(&mut e, value.as_deref());
+            }
+            Check::Env(var, value) => {
+                e.emit_u8(2);
+                e.emit_str(var);
+                emit_opt_str(&mut e, value.as_deref());
+            }
+            Check::Path(path, hash) => {
+                e.emit_u8(3);
+                e.emit_str(path);
+                match hash {
+                    Some(hash) => {
+                        e.emit_u8(1);
+                        e.emit_raw_bytes(&hash.to_le_bytes());
+                    }
+                    None => e.emit_u8(0),
+                }
+            }
         }
     }
     e.emit_usize(rec.replays.len());
@@ -1006,6 +1226,15 @@ fn encode_entry(
                 e.emit_str(sym.as_str());
                 e.emit_u32(*id);
             }
+            Replay::TrackEnv(var, value) => {
+                e.emit_u8(3);
+                e.emit_str(var);
+                emit_opt_str(&mut e, value.as_deref());
+            }
+            Replay::TrackPath(path) => {
+                e.emit_u8(4);
+                e.emit_str(path);
+            }
         }
     }
     e.emit_raw_bytes(&tokens.enc.finish());
@@ -1021,29 +1250,177 @@ struct DecodedEntry {
     output: TokenStream,
 }
 
+/// Why a stored entry cannot be used for this invocation.
+enum Unusable {
+    /// A precondition (span operation result, location query, environment, file) changed: the
+    /// macro runs again and its new result replaces the entry.
+    Stale(&'static str),
+    /// The entry is malformed.
+    Corrupt(&'static str),
+}
+
 fn decode_entry(
     value: &[u8],
+    ecx: &ExtCtxt<'_>,
+    krate: CrateNum,
     sites: &ExpnSites,
     input_spans: &[Span],
-) -> Result<DecodedEntry, &'static str> {
-    let dec = MemDecoder::new(value, 0).map_err(|()| "missing end marker")?;
+) -> Result<DecodedEntry, Unusable> {
+    use Unusable::*;
+    let dec = MemDecoder::new(value, 0).map_err(|()| Corrupt("missing end marker"))?;
     let mut d = ExpandCacheDecoder { dec, spans: Vec::new() };
     if d.read_u32() != ENTRY_MAGIC {
-        return Err("bad entry magic");
+        return Err(Corrupt("bad entry magic"));
     }
     let expand_nanos = d.read_u64();
+
+    // Span expressions, evaluated in recorded order.
+    let psess = ecx.psess();
     let n = d.read_usize();
-    let mut spans = Vec::with_capacity(n);
+    let mut values: Vec<Option<Span>> = Vec::with_capacity(n);
+    let mut recovered: FxHashMap<usize, Span> = FxHashMap::default();
     for _ in 0..n {
-        let span = match d.read_u8() {
-            0 => sites.call_site,
-            1 => sites.def_site,
-            2 => sites.mixed_site,
-            3 => *input_spans.get(d.read_u32() as usize).ok_or("input index out of range")?,
-            _ => return Err("bad span expression"),
+        let value = match d.read_u8() {
+            0 => Some(sites.call_site),
+            1 => Some(sites.def_site),
+            2 => Some(sites.mixed_site),
+            3 => Some(
+                *input_spans.get(d.read_u32() as usize).ok_or(Corrupt("input index out of range"))?,
+            ),
+            4 => {
+                let op = match d.read_u8() {
+                    0 => SpanOp::Start,
+                    1 => SpanOp::End,
+                    2 => SpanOp::Join,
+                    3 => SpanOp::Subspan(read_bound(&mut d).map_err(Corrupt)?, read_bound(&mut d).map_err(Corrupt)?),
+                    4 => SpanOp::ResolvedAt,
+                    5 => SpanOp::Recovered(d.read_usize()),
+                    _ => return Err(Corrupt("bad span operation")),
+                };
+                let a = d.read_u32() as usize;
+                let b = d.read_u32() as usize;
+                let some = d.read_bool();
+                let arg = |i: usize| -> Result<Span, Unusable> {
+                    values.get(i).copied().flatten().ok_or(Corrupt("bad span operand"))
+                };
+                let result = match op {
+                    SpanOp::Start => Some(arg(a)?.shrink_to_lo()),
+                    SpanOp::End => Some(arg(a)?.shrink_to_hi()),
+                    SpanOp::Join => proc_macro_server::span_join(psess, arg(a)?, arg(b)?),
+                    SpanOp::Subspan(lo, hi) => proc_macro_server::span_subspan(arg(a)?, lo, hi),
+                    SpanOp::ResolvedAt => Some(arg(a)?.with_ctxt(arg(b)?.ctxt())),
+                    SpanOp::Recovered(id) => Some(*recovered.entry(id).or_insert_with(|| {
+                        proc_macro_server::recover_proc_macro_span(
+                            &*ecx.resolver,
+                            krate,
+                            sites.def_site,
+                            id,
+                        )
+                    })),
+                };
+                if result.is_some() != some {
+                    return Err(Stale("span operation result changed"));
+                }
+                result
+            }
+            _ => return Err(Corrupt("bad span expression")),
         };
-        spans.push(span);
+        values.push(value);
     }
+
+    // Their equality partition must be the one the macro saw.
+    let mut expected: FxHashMap<u32, u32> = FxHashMap::default();
+    for _ in 0..d.read_usize() {
+        let k = d.read_u32();
+        let j = d.read_u32();
+        expected.insert(k, j);
+    }
+    let mut first: FxHashMap<Span, u32> = FxHashMap::default();
+    for (k, value) in values.iter().enumerate() {
+        if let Some(span) = value {
+            let k = k as u32;
+            let j = *first.entry(*span).or_insert(k);
+            if expected.get(&k).copied().unwrap_or(k) != j {
+                return Err(Stale("span equality changed"));
+            }
+        }
+    }
+
+    // Facts observed by the macro.
+    for _ in 0..d.read_usize() {
+        match d.read_u8() {
+            0 => {
+                let query = match d.read_u8() {
+                    0 => SpanQuery::File,
+                    1 => SpanQuery::LocalFile,
+                    2 => SpanQuery::ByteRange,
+                    3 => SpanQuery::Line,
+                    4 => SpanQuery::Column,
+                    5 => SpanQuery::SourceText,
+                    _ => return Err(Corrupt("bad query")),
+                };
+                let span = values
+                    .get(d.read_u32() as usize)
+                    .copied()
+                    .flatten()
+                    .ok_or(Corrupt("bad query operand"))?;
+                let recorded = read_opt_str(&mut d).map_err(Corrupt)?;
+                let now = match query {
+                    SpanQuery::File => Some(proc_macro_server::span_file(psess, span)),
+                    SpanQuery::LocalFile => proc_macro_server::span_local_file(psess, span),
+                    SpanQuery::ByteRange => {
+                        let r = proc_macro_server::span_byte_range(psess, span);
+                        Some(format!("{}..{}", r.start, r.end))
+                    }
+                    SpanQuery::Line => Some(proc_macro_server::span_line(psess, span).to_string()),
+                    SpanQuery::Column => {
+                        Some(proc_macro_server::span_column(psess, span).to_string())
+                    }
+                    SpanQuery::SourceText => proc_macro_server::span_source_text(psess, span),
+                };
+                if now != recorded {
+                    return Err(Stale("location query result changed"));
+                }
+            }
+            1 => {
+                let var = d.read_str().to_owned();
+                let recorded = read_opt_str(&mut d).map_err(Corrupt)?;
+                if ecx.sess.opts.logical_env.get(&var) != recorded.as_ref() {
+                    return Err(Stale("injected environment changed"));
+                }
+            }
+            2 => {
+                let var = d.read_str().to_owned();
+                let recorded = read_opt_str(&mut d).map_err(Corrupt)?;
+                let now = ecx
+                    .sess
+                    .opts
+                    .logical_env
+                    .get(&var)
+                    .cloned()
+                    .or_else(|| env::var(&var).ok());
+                if now != recorded {
+                    return Err(Stale("tracked environment variable changed"));
+                }
+            }
+            3 => {
+                let path = d.read_str().to_owned();
+                let recorded = match d.read_u8() {
+                    0 => None,
+                    1 => {
+                        let bytes: [u8; 16] = d.read_raw_bytes(16).try_into().unwrap();
+                        Some(Fingerprint::from_le_bytes(bytes))
+                    }
+                    _ => return Err(Corrupt("bad hash tag")),
+                };
+                if hash_file(&path) != recorded {
+                    return Err(Stale("tracked file changed"));
+                }
+            }
+            _ => return Err(Corrupt("bad check")),
+        }
+    }
+
     let n = d.read_usize();
     let mut replays = Vec::with_capacity(n);
     for _ in 0..n {
@@ -1053,18 +1430,24 @@ fn decode_entry(
             2 => {
                 let sym = Symbol::intern(d.read_str());
                 let id = d.read_u32();
-                if id as usize >= spans.len() {
-                    return Err("span index out of range");
+                if values.get(id as usize).copied().flatten().is_none() {
+                    return Err(Corrupt("span index out of range"));
                 }
                 Replay::Ident(sym, id)
             }
-            _ => return Err("bad replay tag"),
+            3 => {
+                let var = d.read_str().to_owned();
+                Replay::TrackEnv(var, read_opt_str(&mut d).map_err(Corrupt)?)
+            }
+            4 => Replay::TrackPath(d.read_str().to_owned()),
+            _ => return Err(Corrupt("bad replay tag")),
         });
     }
-    d.spans = spans;
+    // Spans of expressions without a value are never referenced by the output.
+    d.spans = values.iter().map(|v| v.unwrap_or(sites.call_site)).collect();
     let output = TokenStream::decode(&mut d);
     if d.dec.remaining() != 0 {
-        return Err("trailing bytes");
+        return Err(Corrupt("trailing bytes"));
     }
     Ok(DecodedEntry { expand_nanos, spans: d.spans, replays, output })
 }
@@ -1080,6 +1463,15 @@ fn apply_replays(ecx: &ExtCtxt<'_>, call_site: Span, entry: &DecodedEntry) {
                 let _ = proc_macro_server::literal_from_str(psess, call_site, src);
             }
             Replay::Ident(sym, id) => psess.symbol_gallery.insert(*sym, entry.spans[*id as usize]),
+            Replay::TrackEnv(var, value) => {
+                psess
+                    .env_depinfo
+                    .borrow_mut()
+                    .insert((Symbol::intern(var), value.as_deref().map(Symbol::intern)));
+            }
+            Replay::TrackPath(path) => {
+                psess.file_depinfo.borrow_mut().insert(Symbol::intern(path));
+            }
         }
     }
 }
@@ -1327,9 +1719,11 @@ fn expand_with_cache(
 
     if let Some(value) = found {
         let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_hit");
-        let decoded =
-            panic::catch_unwind(AssertUnwindSafe(|| decode_entry(&value, &sites, &ikey.input_spans)))
-                .unwrap_or(Err("panic while decoding"));
+        let krate = macro_def_id.krate;
+        let decoded = panic::catch_unwind(AssertUnwindSafe(|| {
+            decode_entry(&value, ecx, krate, &sites, &ikey.input_spans)
+        }))
+        .unwrap_or(Err(Unusable::Corrupt("panic while decoding")));
         match decoded {
             Ok(entry) if cache.verify_sample(&ikey.key) => {
                 verifying = Some(entry.output.clone());
@@ -1342,7 +1736,10 @@ fn expand_with_cache(
                 debug!(krate = %macro_crate.name, %macro_name, ?kind, "proc-macro cache: hit");
                 return Ok(entry.output);
             }
-            Err(why) => {
+            Err(Unusable::Stale(why)) => {
+                debug!(krate = %macro_crate.name, %macro_name, why, "proc-macro cache: stale entry");
+            }
+            Err(Unusable::Corrupt(why)) => {
                 debug!(krate = %macro_crate.name, %macro_name, why, "proc-macro cache: bad entry");
             }
         }
