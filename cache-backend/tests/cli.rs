@@ -251,7 +251,7 @@ fn logging_is_silent_by_default_and_follows_the_env_filter() {
     let o = cli(Some(&dir), &["stats"]);
     ok(&o);
     assert!(o.stderr.is_empty(), "stderr without RUSTC_EXPAND_CACHE_LOG: {}", String::from_utf8_lossy(&o.stderr));
-    let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("stats").env("RUSTC_EXPAND_CACHE_LOG", "info").output().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("stats").env("RUSTC_EXPAND_CACHE_LOG", "debug").output().unwrap();
     ok(&o);
     assert!(String::from_utf8_lossy(&o.stderr).contains("opened expansion cache"), "{}", String::from_utf8_lossy(&o.stderr));
 }
