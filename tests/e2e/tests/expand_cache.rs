@@ -142,8 +142,8 @@ fn diagnostics(out: &Output) -> String {
         .join("\n")
 }
 
-/// Invocations in the `cache-edges` library: 7 derives, 2 attributes, 7 bang macros.
-const EDGES_INVOCATIONS: u64 = 16;
+/// Invocations in the `cache-edges` library: 7 derives, 2 attributes, 8 bang macros.
+const EDGES_INVOCATIONS: u64 = 17;
 /// Of those, `debug_span!` formats a span with `Debug` and is never stored.
 const EDGES_UNCACHEABLE: u64 = 1;
 
@@ -408,4 +408,52 @@ fn read_only_and_deny_list() {
     let ro = of(&counts, "cache_edges", &out);
     assert_eq!(ro.hits, EDGES_INVOCATIONS - EDGES_UNCACHEABLE - 3, "{ro:?}");
     assert_eq!(ro.stored, 0, "{ro:?}");
+}
+
+#[test]
+fn diagnostic_macro_is_never_cached_and_warns_every_time() {
+    let c = Cached::new("cache-edges");
+    let envs = [("RUSTC_BOOTSTRAP", "1")];
+    for round in 0..2 {
+        let (out, counts) = c.ok_env(&["check", "--locked", "--features", "diag"], &envs);
+        let n = of(&counts, "cache_edges", &out);
+        assert_eq!(n.uncacheable, EDGES_UNCACHEABLE + 1, "round {round}: {n:?}");
+        assert!(text(&out).contains("warning: warning from a proc macro"), "round {round}:\n{}", text(&out));
+        if round == 1 {
+            assert_eq!(n.hits, EDGES_INVOCATIONS - EDGES_UNCACHEABLE, "{n:?}");
+        }
+        c.touch("src/lib.rs");
+    }
+}
+
+#[test]
+fn variables_in_rustc_expand_cache_env_are_part_of_the_key() {
+    let c = Cached::new("cache-edges");
+    let cacheable = EDGES_INVOCATIONS - EDGES_UNCACHEABLE;
+    let with = |value: &str| {
+        let (out, counts) = c.ok_env(
+            &["check", "--locked"],
+            &[("RUSTC_EXPAND_CACHE_ENV", "CACHE_EDGES_GREETING"), ("CACHE_EDGES_GREETING", value)],
+        );
+        c.touch("src/lib.rs");
+        of(&counts, "cache_edges", &out)
+    };
+    assert_eq!(with("hi").stored, cacheable);
+    let other = with("bye");
+    assert_eq!((other.hits, other.stored), (0, cacheable), "{other:?}");
+    let again = with("hi");
+    assert_eq!((again.hits, again.stored), (cacheable, 0), "{again:?}");
+}
+
+#[test]
+fn verify_mode_reruns_hits_and_finds_them_identical() {
+    let c = Cached::new("cache-edges");
+    let cold = c.counts(&["check", "--locked"], "cache_edges");
+    c.touch("src/lib.rs");
+    let (out, counts) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE_VERIFY", "1")]);
+    let n = of(&counts, "cache_edges", &out);
+    // Every hit is re-run and compared: nothing differs, nothing is served from the cache.
+    assert_eq!((n.hits, n.misses, n.stored), (0, EDGES_INVOCATIONS, 0), "{n:?}");
+    assert!(!text(&out).contains("different from the cached one"), "{}", text(&out));
+    assert_eq!(cold.stored, EDGES_INVOCATIONS - EDGES_UNCACHEABLE);
 }
