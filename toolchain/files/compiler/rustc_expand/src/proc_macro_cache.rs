@@ -72,7 +72,7 @@ const BUILTIN_DENY: &[&str] = &[
 ];
 
 /// Environment variables which proc macros commonly read untracked; their values are part of
-/// the key.
+/// the key, as are those of all `CARGO_PKG_*` variables (authors, description, ...).
 const KEYED_ENV_VARS: &[&str] =
     &["CARGO_PKG_NAME", "CARGO_PKG_VERSION", "CARGO_CRATE_NAME", "CARGO_MANIFEST_DIR", "OUT_DIR"];
 
@@ -348,7 +348,12 @@ impl ExpandCache {
         for name in KEYED_ENV_VARS {
             hash_var(name, &mut hasher);
         }
+        let pkg_vars: Vec<String> = env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .filter(|k| k.starts_with("CARGO_PKG_") && !KEYED_ENV_VARS.contains(&k.as_str()))
+            .collect();
         let mut extra: Vec<&str> = config.env_names.iter().map(|s| s.as_str()).collect();
+        extra.extend(pkg_vars.iter().map(|s| s.as_str()));
         extra.sort_unstable();
         extra.dedup();
         extra.len().hash_stable(&mut NoSpanHcx, &mut hasher);

@@ -142,7 +142,14 @@ pub(crate) fn expand_cache(sess: &Session) -> Option<Box<ExpandCache>> {
         .map(PathBuf::from);
 
     let dir = match var("RUSTC_EXPAND_CACHE_DIR") {
-        Some(dir) => PathBuf::from(dir),
+        // Relative to the working directory of this rustc, which cargo sets per package.
+        Some(dir) => match std::path::absolute(&dir) {
+            Ok(dir) => dir,
+            Err(_) => {
+                warn_bad_value(sess, "RUSTC_EXPAND_CACHE_DIR", &dir, "a directory path");
+                return None;
+            }
+        },
         None => match target_dir(sess) {
             Some(target) => target.join("expand-cache"),
             None => {
