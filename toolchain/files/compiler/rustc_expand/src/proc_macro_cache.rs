@@ -39,7 +39,8 @@ use rustc_data_structures::fx::{FxHashMap, FxHashSet};
 use rustc_data_structures::stable_hasher::{HashStable, StableHasher};
 use rustc_middle::ty;
 use rustc_proc_macro as pm;
-use rustc_proc_macro::bridge::PanicMessage;
+use rustc_proc_macro::Level;
+use rustc_proc_macro::bridge::{Diagnostic, PanicMessage};
 use rustc_serialize::opaque::mem_encoder::MemEncoder;
 use rustc_serialize::opaque::{MAGIC_END_BYTES, MemDecoder};
 use rustc_serialize::{Decodable, Decoder, Encodable, Encoder};
@@ -772,6 +773,85 @@ enum Replay {
     TrackEnv(String, Option<String>),
     /// `file_depinfo` entry from `track_path`.
     TrackPath(String),
+    /// A warning, note or help emitted through `proc_macro::Diagnostic`.
+    Diagnostic(DiagRecord),
+}
+
+/// A diagnostic with its spans as expression indices.
+#[derive(Clone, Debug)]
+struct DiagRecord {
+    level: u8,
+    message: String,
+    spans: Vec<u32>,
+    children: Vec<DiagRecord>,
+}
+
+fn level_to_u8(level: Level) -> Option<u8> {
+    match level {
+        Level::Warning => Some(1),
+        Level::Note => Some(2),
+        Level::Help => Some(3),
+        _ => None,
+    }
+}
+
+fn level_from_u8(level: u8) -> Option<Level> {
+    match level {
+        1 => Some(Level::Warning),
+        2 => Some(Level::Note),
+        3 => Some(Level::Help),
+        _ => None,
+    }
+}
+
+fn emit_diag_record(e: &mut MemEncoder, diag: &DiagRecord) {
+    e.emit_u8(diag.level);
+    e.emit_str(&diag.message);
+    e.emit_usize(diag.spans.len());
+    for id in &diag.spans {
+        e.emit_u32(*id);
+    }
+    e.emit_usize(diag.children.len());
+    for child in &diag.children {
+        emit_diag_record(e, child);
+    }
+}
+
+fn read_diag_record(
+    d: &mut ExpandCacheDecoder<'_>,
+    n_spans: usize,
+    depth: usize,
+) -> Result<DiagRecord, &'static str> {
+    let level = d.read_u8();
+    if level_from_u8(level).is_none() {
+        return Err("bad diagnostic level");
+    }
+    let message = d.read_str().to_owned();
+    let mut spans = Vec::new();
+    for _ in 0..d.read_usize() {
+        let id = d.read_u32();
+        if id as usize >= n_spans {
+            return Err("bad diagnostic span");
+        }
+        spans.push(id);
+    }
+    let mut children = Vec::new();
+    for _ in 0..d.read_usize() {
+        if depth > 4 {
+            return Err("diagnostic nested too deeply");
+        }
+        children.push(read_diag_record(d, n_spans, depth + 1)?);
+    }
+    Ok(DiagRecord { level, message, spans, children })
+}
+
+fn diag_from_record(diag: &DiagRecord, spans: &[Span]) -> Diagnostic<Span> {
+    Diagnostic {
+        level: level_from_u8(diag.level).unwrap(),
+        message: diag.message.clone(),
+        spans: diag.spans.iter().map(|id| spans[*id as usize]).collect(),
+        children: diag.children.iter().map(|c| diag_from_record(c, spans)).collect(),
+    }
 }
 
 fn hash_file(path: &str) -> Option<Fingerprint> {
@@ -793,6 +873,8 @@ pub(crate) struct ExpandRecorder {
     replays: Vec<Replay>,
     checks: Vec<Check>,
     gallery_seen: FxHashSet<Symbol>,
+    /// Diagnostics of the macro, emitted after the run.
+    deferred: Vec<Diagnostic<Span>>,
     tainted: Option<&'static str>,
 }
 
@@ -805,6 +887,7 @@ impl ExpandRecorder {
             replays: Vec::new(),
             checks: Vec::new(),
             gallery_seen: Default::default(),
+            deferred: Vec::new(),
             tainted: None,
         };
         rec.add(sites.call_site, SpanExpr::CallSite);
@@ -870,6 +953,35 @@ impl ExpandRecorder {
         let value = value.map(str::to_owned);
         self.checks.push(Check::Env(var.to_owned(), value.clone()));
         self.replays.push(Replay::TrackEnv(var.to_owned(), value));
+    }
+
+    /// The macro emitted a diagnostic: it is emitted after the run, and replayed on a hit
+    /// unless it is an error (errors are never cached).
+    pub(crate) fn note_diagnostic(&mut self, diag: Diagnostic<Span>) {
+        if self.tainted.is_none() {
+            match self.diag_record(&diag) {
+                Some(record) => self.replays.push(Replay::Diagnostic(record)),
+                None => self.taint("error diagnostic or diagnostic with an unknown span"),
+            }
+        }
+        self.deferred.push(diag);
+    }
+
+    fn diag_record(&self, diag: &Diagnostic<Span>) -> Option<DiagRecord> {
+        Some(DiagRecord {
+            level: level_to_u8(diag.level)?,
+            message: diag.message.clone(),
+            spans: diag
+                .spans
+                .iter()
+                .map(|span| self.span_ids.get(span).copied())
+                .collect::<Option<Vec<u32>>>()?,
+            children: diag
+                .children
+                .iter()
+                .map(|c| self.diag_record(c))
+                .collect::<Option<Vec<DiagRecord>>>()?,
+        })
     }
 
     pub(crate) fn note_track_path(&mut self, path: &str) {
@@ -1240,6 +1352,10 @@ fn encode_entry(
                 e.emit_u8(4);
                 e.emit_str(path);
             }
+            Replay::Diagnostic(diag) => {
+                e.emit_u8(5);
+                emit_diag_record(&mut e, diag);
+            }
         }
     }
     e.emit_raw_bytes(&tokens.enc.finish());
@@ -1445,6 +1561,7 @@ fn decode_entry(
                 Replay::TrackEnv(var, read_opt_str(&mut d).map_err(Corrupt)?)
             }
             4 => Replay::TrackPath(d.read_str().to_owned()),
+            5 => Replay::Diagnostic(read_diag_record(&mut d, values.len(), 0).map_err(Corrupt)?),
             _ => return Err(Corrupt("bad replay tag")),
         });
     }
@@ -1476,6 +1593,9 @@ fn apply_replays(ecx: &ExtCtxt<'_>, call_site: Span, entry: &DecodedEntry) {
             }
             Replay::TrackPath(path) => {
                 psess.file_depinfo.borrow_mut().insert(Symbol::intern(path));
+            }
+            Replay::Diagnostic(diag) => {
+                proc_macro_server::emit_diagnostic(psess, diag_from_record(diag, &entry.spans));
             }
         }
     }
@@ -1764,6 +1884,9 @@ fn expand_with_cache(
         None => (timed_run(ecx, span, call, sites, Some(&mut rec)), true),
     };
     let expand_nanos = start.elapsed().as_nanos() as u64;
+    for diag in std::mem::take(&mut rec.deferred) {
+        proc_macro_server::emit_diagnostic(ecx.psess(), diag);
+    }
 
     let Ok(output) = &res else {
         cache.stats.uncacheable += 1;
