@@ -464,3 +464,60 @@ fn verify_mode_reruns_hits_and_finds_them_identical() {
     assert!(!text(&out).contains("different from the cached one"), "{}", text(&out));
     assert_eq!(cold.stored, EDGES_INVOCATIONS - EDGES_UNCACHEABLE);
 }
+
+/// The dep-info (`.d`) files of the fixture's library under target/debug/deps, concatenated.
+fn dep_info(dir: &Path, krate: &str) -> String {
+    let deps = dir.join("target/debug/deps");
+    let mut out = String::new();
+    for entry in std::fs::read_dir(&deps).expect("deps dir") {
+        let path = entry.expect("entry").path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if name.starts_with(&format!("{krate}-")) && name.ends_with(".d") {
+            out.push_str(&std::fs::read_to_string(&path).expect("read dep-info"));
+        }
+    }
+    out
+}
+
+#[test]
+fn tracked_env_and_path_are_preconditions_and_replayed_into_dep_info() {
+    let c = Cached::new("cache-edges");
+    let cacheable = EDGES_INVOCATIONS + 1 - EDGES_UNCACHEABLE;
+    let build = |value: &str| {
+        let (out, counts) = c.ok_env(
+            &["check", "--locked", "--features", "tracked"],
+            &[("RUSTC_BOOTSTRAP", "1"), ("CACHE_EDGES_TRACKED", value)],
+        );
+        of(&counts, "cache_edges", &out)
+    };
+    let cold = build("a");
+    assert_eq!((cold.hits, cold.stored), (0, cacheable), "{cold:?}");
+    let info = dep_info(c.path(), "cache_edges");
+    assert!(info.contains("# env-dep:CACHE_EDGES_TRACKED=a"), "{info}");
+    assert!(info.contains("tracked.txt"), "{info}");
+
+    // A hit: the dep-info still names the variable and the file.
+    c.touch("src/lib.rs");
+    let warm = build("a");
+    assert_eq!((warm.hits, warm.stored), (cacheable, 0), "{warm:?}");
+    let info = dep_info(c.path(), "cache_edges");
+    assert!(info.contains("# env-dep:CACHE_EDGES_TRACKED=a"), "replay lost the env dep:\n{info}");
+    assert!(info.contains("tracked.txt"), "replay lost the path dep:\n{info}");
+
+    // The tracked file changes: cargo reruns rustc, the entry is stale, the macro runs again.
+    std::fs::write(c.path().join("tracked.txt"), "two\n").expect("write tracked.txt");
+    bump_mtime(&c.path().join("tracked.txt"));
+    let file_changed = build("a");
+    assert_eq!((file_changed.hits, file_changed.stored), (cacheable - 1, 1), "{file_changed:?}");
+
+    // The tracked variable changes: same.
+    let env_changed = build("b");
+    assert_eq!((env_changed.hits, env_changed.stored), (cacheable - 1, 1), "{env_changed:?}");
+    assert!(dep_info(c.path(), "cache_edges").contains("# env-dep:CACHE_EDGES_TRACKED=b"));
+
+    // And the expansion used is the current one.
+    c.ok_env(
+        &["test", "--locked", "--features", "tracked"],
+        &[("RUSTC_BOOTSTRAP", "1"), ("CACHE_EDGES_TRACKED", "b")],
+    );
+}
