@@ -521,3 +521,21 @@ fn tracked_env_and_path_are_preconditions_and_replayed_into_dep_info() {
         &[("RUSTC_BOOTSTRAP", "1"), ("CACHE_EDGES_TRACKED", "b")],
     );
 }
+
+#[test]
+fn popular_macros_are_all_cached_and_equivalent() {
+    // clap derive, async-trait (x2), derive_more (x2), strum (x3), pin-project,
+    // tracing::instrument, tokio::main: 11 invocations, all reproducible.
+    let c = Cached::new("cache-popular");
+    let cold = c.counts(&["check", "--locked"], "cache_popular");
+    assert_eq!((cold.hits, cold.stored, cold.uncacheable), (0, cold.misses, 0), "{cold:?}");
+    assert!(cold.stored >= 11, "{cold:?}");
+    c.touch("src/lib.rs");
+    let warm = c.counts(&["check", "--locked"], "cache_popular");
+    assert_eq!((warm.hits, warm.misses), (cold.stored, 0), "{warm:?}");
+}
+
+#[test]
+fn equivalence_popular_off_cold_warm() {
+    equivalence("cache-popular", "cache_popular", "src/lib.rs");
+}
