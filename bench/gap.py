@@ -1,0 +1,59 @@
+#!/usr/bin/env python3
+"""Where does this toolchain's own time go, against rustup's 1.95.0? (build-flavour gap)
+
+    python3 bench/gap.py RESULTS.json [--workload lsp-types] [--edit check-touch]
+
+Reads a results.json written by bench/run.py that has the `stock` and `off` columns
+(and optionally `off-je`: `off` with jemalloc preloaded into rustc) and prints, from
+the profiled run of each column, the self-profile activities side by side (ms, and
+the ratio ours/stock), plus the medians of wall and CPU time of the timed runs.
+"""
+import argparse
+import json
+import statistics
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--workload", default=None)
+    ap.add_argument("--edit", default="check-touch")
+    ap.add_argument("--top", type=int, default=25)
+    args = ap.parse_args()
+    d = json.load(open(args.results))
+    runs = [r for r in d["runs"] if r["edit"] == args.edit and (args.workload is None or r["workload"] == args.workload)]
+    cols = [c for c in ("stock", "off", "off-je") if any(r["column"] == c for r in runs)]
+    prof = {}
+    for r in runs:
+        if r["kind"] == "profile" and r.get("prof"):
+            prof[r["column"]] = r["prof"]
+    print(f"{args.workload or 'all'} {args.edit}: timed runs, median wall / CPU seconds (n)")
+    for c in cols:
+        t = [r for r in runs if r["column"] == c and r["kind"] == "timed" and r["rc"] == 0]
+        if t:
+            print(f"  {c:7} wall {statistics.median(x['wall_s'] for x in t):6.2f}  "
+                  f"cpu {statistics.median(x.get('cpu_s', 0) for x in t):6.2f}  (n={len(t)})")
+    if "stock" not in prof or "off" not in prof:
+        return
+    labels = set()
+    for c in cols:
+        labels |= set(prof.get(c, {}).get("labels_ms", {}))
+    rows = sorted(labels, key=lambda l: -prof["off"]["labels_ms"].get(l, 0))[: args.top]
+    print("\nself-profile activity (ms, profiled run; activities nest, so they do not add up)")
+    print(f"  {'activity':45} " + " ".join(f"{c:>8}" for c in cols) + "  off/stock")
+    for l in rows:
+        v = [prof.get(c, {}).get("labels_ms", {}).get(l, 0.0) for c in cols]
+        ratio = (v[1] / v[0]) if v[0] else float("nan")
+        print(f"  {l[:45]:45} " + " ".join(f"{x:8.0f}" for x in v) + f"  {ratio:9.2f}")
+    print("\nproc-macro execution by macro (ms, profiled run)")
+    macros = set()
+    for c in cols:
+        macros |= set(prof.get(c, {}).get("pm_by_macro", {}))
+    for m in sorted(macros, key=lambda m: -prof["off"].get("pm_by_macro", {}).get(m, [0, 0])[1])[:10]:
+        v = [prof.get(c, {}).get("pm_by_macro", {}).get(m, [0, 0])[1] / 1e6 for c in cols]
+        ratio = (v[1] / v[0]) if v[0] else float("nan")
+        print(f"  {m[:45]:45} " + " ".join(f"{x:8.0f}" for x in v) + f"  {ratio:9.2f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,923 @@
+#!/usr/bin/env python3
+"""What the proc-macro expansion cache buys: a benchmark command.
+
+    python3 bench/run.py                      # everything, default repeats
+    python3 bench/run.py --quick              # 1 workload, 2 repeats, smoke test
+    python3 bench/run.py --workloads lsp-types,zoxide --edits check-touch,clippy \
+        --columns stock,off,warm --repeats 7
+    python3 bench/run.py --report DIR/results.json   # reprint table + plot
+
+Workloads are real crates from crates.io (bench/workloads/<name>/workload.toml, with
+a pinned Cargo.lock), fetched with ordinary cargo and unpacked into the work dir
+(default $XDG_CACHE_HOME/rustc-expand-cache/bench). Each column (compiler
+configuration) gets its own target dir, copied from a per-compiler template in
+which the dependency tree was checked once; the workload's source tree is shared,
+and every measured step applies one edit and then runs every column, in an order
+rotated at each step (alternated, same machine state).
+
+Columns:
+  stock    rustup's rustc 1.95.0
+  stock-Z  the same with -Zcache-proc-macros (upstream's derive cache, incremental only)
+  off      this toolchain, RUSTC_EXPAND_CACHE=off
+  off-Z    this toolchain, cache off, -Zcache-proc-macros (like-for-like with upstream's cache)
+  warm     this toolchain, cache on, cache kept between runs
+  cold     this toolchain, cache on, cache emptied before every run (the cost of filling it)
+Every column: RUSTC_BOOTSTRAP=1, the same cargo (rustup's 1.95.0), the same
+RUSTC_WRAPPER (bench/wrap.sh), which adds per-column flags to the workload crate only.
+
+Edits / situations (each on `cargo check` unless named build-*):
+  check-touch   touch the crate root
+  check-fn      one-line change in a function body (no line moves)
+  check-shift   a line added at the top of a derive-dense file (every span below moves)
+  check-struct  a doc comment changed inside one derived struct (its derives must re-run)
+  build-*       the same four on `cargo build` (workloads given by --build-workloads)
+  clippy        `cargo clippy` right after `cargo check` on the same tree (clippy's
+                own state for the crate removed first: the first clippy after a check)
+  clean         `cargo clean -p <crate>` then `cargo check` (cache dir kept: it lives
+                outside target/, as with a shared RUSTC_EXPAND_CACHE_DIR)
+  worktree      a copy of the tree at another path with new mtimes (a fresh worktree),
+                `cargo clean -p` first, same cache dir: an absolute CARGO_MANIFEST_DIR
+                in the keys would cost hits (dependencies stay built)
+  noninc        touch + `cargo check` with CARGO_INCREMENTAL=0 (CI, release builds)
+
+Per cell: one profiled run (-Zself-profile, workload crate only; gives the time
+inside proc-macro execution, `expand_proc_macro`, and the cache's own labels) and
+--repeats timed runs without profiling (median, min, max of wall time).
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import tomllib
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+REPO = BENCH.parent
+WRAPPER = BENCH / "wrap.sh"
+
+ALL_COLUMNS = ["stock", "stock-Z", "off", "off-Z", "warm", "cold"]
+COLUMN_DEF = {
+    "stock": dict(tc="stock", z=False, cache="off", clear=False),
+    "stock-Z": dict(tc="stock", z=True, cache="off", clear=False),
+    "off": dict(tc="ours", z=False, cache="off", clear=False),
+    "off-Z": dict(tc="ours", z=True, cache="off", clear=False),
+    "warm": dict(tc="ours", z=False, cache="on", clear=False),
+    "cold": dict(tc="ours", z=False, cache="on", clear=True),
+    # build-flavour analysis only (not in the default set): `off` with jemalloc preloaded
+    # into rustc, as the official build links it (rust.jemalloc)
+    "off-je": dict(tc="ours", z=False, cache="off", clear=False, jemalloc=True),
+}
+EDIT_KINDS = ["touch", "fn", "shift", "struct"]
+ALL_EDITS = [f"check-{k}" for k in EDIT_KINDS] + [f"build-{k}" for k in EDIT_KINDS] + [
+    "clippy", "clean", "worktree", "noninc"]
+SITUATIONS = {"clippy", "clean", "worktree", "noninc"}
+PM_LABEL = "expand_proc_macro"
+CACHE_LABELS = ["expand_proc_macro_cache_lookup", "expand_proc_macro_cache_hit",
+                "expand_proc_macro_cache_store", "expand_proc_macro_cache_flush"]
+FN_LINE = "let _bench_edit: u64 = {n}; // bench/run.py: fn-body edit"
+FN_RE = re.compile(r"let _bench_edit: u64 = \d+; // bench/run.py: fn-body edit")
+STRUCT_LINE = "/// bench/run.py: struct edit {n}"
+STRUCT_RE = re.compile(r"/// bench/run.py: struct edit \d+")
+SHIFT_LINE = "// bench/run.py: line-shift edit\n"
+
+
+def log(msg: str) -> None:
+    print(f"[{dt.datetime.now(dt.timezone.utc):%H:%M:%S}] {msg}", flush=True)
+
+
+def sh(cmd, **kw) -> subprocess.CompletedProcess:
+    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+
+
+# ---------------------------------------------------------------- toolchains
+
+def ours_toolchain(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    return Path(sh([sys.executable, str(REPO / "toolchain" / "build.py"), "path"]).stdout.strip())
+
+
+def stock_toolchain(arg: str | None) -> Path:
+    if arg:
+        return Path(arg)
+    rustc = sh(["rustup", "which", "--toolchain", "1.95.0", "rustc"]).stdout.strip()
+    return Path(rustc).parent.parent
+
+
+def tool_versions(tc: Path) -> str:
+    try:
+        return sh([str(tc / "bin" / "rustc"), "-vV"]).stdout.strip()
+    except Exception as e:  # noqa: BLE001
+        return f"error: {e}"
+
+
+# ---------------------------------------------------------------- workloads
+
+class Workload:
+    def __init__(self, name: str):
+        self.name = name
+        self.dir = BENCH / "workloads" / name
+        self.cfg = tomllib.loads((self.dir / "workload.toml").read_text())
+        self.package = self.cfg["package"]
+        self.version = self.cfg["version"]
+        self.crates = set(self.cfg["crates"])
+        self.root = self.cfg["root"]
+        self.cargo_args = list(self.cfg.get("cargo_args", []))
+
+    def registry_src(self, cargo: Path, env: dict) -> Path:
+        """Fetch name = "=version" through a scratch project; return cargo's unpacked source."""
+        scratch = WORK / "fetch" / self.name
+        (scratch / "src").mkdir(parents=True, exist_ok=True)
+        (scratch / "src" / "lib.rs").write_text("")
+        (scratch / "Cargo.toml").write_text(
+            f'[package]\nname = "bench-fetch-{self.name}"\nversion = "0.0.0"\nedition = "2021"\n\n'
+            f'[dependencies]\n"{self.package}" = "={self.version}"\n\n[workspace]\n')
+        sh([str(cargo), "fetch"], cwd=scratch, env=env)
+        home = Path(env.get("CARGO_HOME", Path.home() / ".cargo"))
+        for idx in sorted((home / "registry" / "src").glob("*")):
+            cand = idx / f"{self.package}-{self.version}"
+            if (cand / "Cargo.toml").exists():
+                return cand
+        raise SystemExit(f"{self.name}: unpacked source not found under {home}/registry/src")
+
+    def prepare(self, cargo: Path, env: dict, relock: bool) -> Path:
+        src = WORK / "src" / self.name
+        pristine = WORK / "pristine" / self.name
+        if not pristine.exists() or relock:
+            reg = self.registry_src(cargo, env)
+            if pristine.exists():
+                shutil.rmtree(pristine)
+            shutil.copytree(reg, pristine)
+            lock = self.dir / "Cargo.lock"
+            if relock or not lock.exists():
+                (pristine / "Cargo.lock").unlink(missing_ok=True)
+                sh([str(cargo), "generate-lockfile"], cwd=pristine, env=env)
+                shutil.copy2(pristine / "Cargo.lock", lock)
+                log(f"{self.name}: wrote {lock.relative_to(REPO)}")
+        shutil.copy2(self.dir / "Cargo.lock", pristine / "Cargo.lock")
+        # a standalone workspace, even if the unpacked crate sits below another one
+        man = (pristine / "Cargo.toml").read_text()
+        if "\n[workspace]" not in man:
+            (pristine / "Cargo.toml").write_text(man + "\n[workspace]\n")
+        sh([str(cargo), "fetch", "--locked"], cwd=pristine, env=env)
+        if src.exists():
+            shutil.rmtree(src)
+        shutil.copytree(pristine, src)
+        self.baseline(src)
+        return src
+
+    def baseline(self, src: Path) -> None:
+        """Insert the lines the fn and struct edits will change (part of every column's baseline)."""
+        for key, line in (("fn_edit", FN_LINE), ("struct_edit", STRUCT_LINE)):
+            e = self.cfg[key]
+            f = src / e["file"]
+            text = f.read_text().split("\n")
+            hits = [i for i, l in enumerate(text) if e["anchor"] in l]
+            if len(hits) != 1:
+                raise SystemExit(f"{self.name}: anchor {e['anchor']!r} found {len(hits)} times in {e['file']}")
+            i = hits[0]
+            indent = re.match(r"\s*", text[i]).group(0) + "    "
+            text.insert(i + 1, indent + line.format(n=0))
+            f.write_text("\n".join(text))
+
+    # edits, applied to the shared source tree; n is unique over the whole run
+    def edit(self, src: Path, kind: str, n: int) -> None:
+        if kind == "touch":
+            os.utime(src / self.root, None)
+        elif kind == "fn":
+            f = src / self.cfg["fn_edit"]["file"]
+            f.write_text(FN_RE.sub(FN_LINE.format(n=n), f.read_text(), count=1))
+        elif kind == "struct":
+            f = src / self.cfg["struct_edit"]["file"]
+            f.write_text(STRUCT_RE.sub(STRUCT_LINE.format(n=n), f.read_text(), count=1))
+        elif kind == "shift":
+            f = src / self.cfg["shift_edit"]["file"]
+            f.write_text(SHIFT_LINE + f.read_text())
+        else:
+            raise ValueError(kind)
+
+
+# ---------------------------------------------------------------- running
+
+def base_env() -> dict:
+    env = {k: v for k, v in os.environ.items()
+           if not (k.startswith(("CARGO_", "RUSTC", "RUSTFLAGS", "RUSTDOC", "RUSTUP_TOOLCHAIN", "BENCH_"))
+                   or k in ("RUSTFLAGS",))}
+    if "CARGO_HOME" in os.environ:
+        env["CARGO_HOME"] = os.environ["CARGO_HOME"]
+    env["RUSTC_BOOTSTRAP"] = "1"
+    env["CARGO_TERM_COLOR"] = "never"
+    env["CARGO_TERM_PROGRESS_WHEN"] = "never"
+    return env
+
+
+def disk_bytes(p: Path) -> int:
+    tot = 0
+    if not p.exists():
+        return 0
+    for root, _dirs, files in os.walk(p):
+        for fn in files:
+            try:
+                tot += os.lstat(os.path.join(root, fn)).st_blocks * 512
+            except OSError:
+                pass
+    return tot
+
+
+def read_report(path: Path, crates: set[str]) -> dict | None:
+    if not path.exists():
+        return None
+    tot = dict(hits=0, misses=0, stored=0, uncacheable=0, sessions=0)
+    for line in path.read_text().splitlines():
+        kv = dict(x.split("=", 1) for x in line.split() if "=" in x)
+        if kv.get("crate") not in crates:
+            continue
+        tot["sessions"] += 1
+        for k in ("hits", "misses", "stored", "uncacheable"):
+            tot[k] += int(kv.get(k, 0))
+    return tot
+
+
+def profsum(files: list[Path]) -> dict | None:
+    if not files:
+        return None
+    exe = BENCH / "profsum" / "target" / "release" / "profsum"
+    out = sh([str(exe)] + [str(f) for f in files]).stdout
+    labels: dict[str, list[int]] = {}
+    by_arg: dict[str, list[int]] = {}
+    for line in out.splitlines():
+        d = json.loads(line)
+        for src, dst in ((d["labels"], labels), (d["by_arg"], by_arg)):
+            for k, (c, ns) in src.items():
+                e = dst.setdefault(k, [0, 0])
+                e[0] += c
+                e[1] += ns
+    res = {
+        "pm_ns": labels.get(PM_LABEL, [0, 0])[1],
+        "pm_count": labels.get(PM_LABEL, [0, 0])[0],
+        "derive_outer_ns": labels.get("expand_derive_proc_macro_outer", [0, 0])[1],
+        "macro_expand_ns": labels.get("macro_expand_crate", [0, 0])[1] or labels.get("expand_crate", [0, 0])[1],
+        "labels_ms": {k: round(v[1] / 1e6, 2) for k, v in labels.items() if v[1] >= 2_000_000},
+        "pm_by_macro": {k.split("|", 1)[1]: v for k, v in by_arg.items() if k.startswith(PM_LABEL + "|")},
+    }
+    for lab in CACHE_LABELS:
+        res[lab + "_ns"] = labels.get(lab, [0, 0])[1]
+        res[lab + "_count"] = labels.get(lab, [0, 0])[0]
+    return res
+
+
+class Runner:
+    def __init__(self, args):
+        self.args = args
+        self.ours = ours_toolchain(args.toolchain)
+        self.stock = stock_toolchain(args.stock_toolchain)
+        self.cargo = self.stock / "bin" / "cargo"   # one cargo for every column
+        self.records: list[dict] = []
+        self.n = int(time.time()) % 100000 * 10     # unique edit values
+        self.raw_path = OUT / "runs.jsonl"
+        self.t0 = time.time()
+        self.done = 0
+        self.planned = 0
+        self.check_state: dict[tuple, set] = {}
+        self.stamp = self.tc_stamp()
+        self.warmed: dict[str, str] = {}
+        self.srcs: dict[str, Path] = {}
+
+    def tc_stamp(self) -> str:
+        """Identity of this toolchain as assembled now (a colleague may re-assemble it)."""
+        try:
+            drv = sorted((self.ours / "lib").glob("librustc_driver-*.so"))
+            st = drv[0].stat() if drv else None
+            ident = [l for l in tool_versions(self.ours).splitlines() if l.startswith("expand-cache")]
+            return f"{ident[0] if ident else '?'} {drv[0].name if drv else '?'} {int(st.st_mtime) if st else 0}"
+        except Exception as e:  # noqa: BLE001
+            return f"error {e}"
+
+    def tc(self, col: str) -> Path:
+        return self.stock if COLUMN_DEF[col]["tc"] == "stock" else self.ours
+
+    def target(self, w: Workload, col: str, mode: str) -> Path:
+        return WORK / "target" / w.name / f"{col}-{mode}"
+
+    def cache_dir(self, w: Workload, col: str) -> Path:
+        return WORK / "cache" / w.name / col
+
+    def env(self, w: Workload, col: str, mode: str, extra_flags: list[str], report: Path | None) -> dict:
+        c = COLUMN_DEF[col]
+        tc = self.tc(col)
+        env = base_env()
+        env["PATH"] = f"{tc / 'bin'}:{env.get('PATH', '')}"
+        env["RUSTC"] = str(tc / "bin" / "rustc")
+        env["RUSTDOC"] = str(tc / "bin" / "rustdoc")
+        env["RUSTC_WRAPPER"] = str(WRAPPER)
+        env["CARGO_TARGET_DIR"] = str(self.target(w, col, mode))
+        env["RUSTC_EXPAND_CACHE"] = c["cache"]
+        env["RUSTC_EXPAND_CACHE_DIR"] = str(self.cache_dir(w, col))
+        if report is not None:
+            env["RUSTC_EXPAND_CACHE_REPORT"] = str(report)
+        if c.get("jemalloc"):
+            env["BENCH_PRELOAD"] = str(self.args.jemalloc)
+        flags = (["-Zcache-proc-macros"] if c["z"] else []) + extra_flags
+        if flags:
+            env["BENCH_RUSTFLAGS"] = " ".join(flags)
+        return env
+
+    def cargo_cmd(self, w: Workload, sub: str) -> list[str]:
+        return [str(self.cargo), sub, "--locked"] + w.cargo_args
+
+    # -- setup
+    def setup(self, w: Workload, modes: set[str], cols: list[str]) -> Path:
+        log(f"{w.name}: fetching and preparing {w.package} {w.version}")
+        src = w.prepare(self.cargo, base_env(), self.args.relock)
+        self.src = src
+        self.srcs[w.name] = src
+        for mode in sorted(modes):
+            for tcname in ("stock", "ours"):
+                tcols = [c for c in cols if COLUMN_DEF[c]["tc"] == tcname]
+                if not tcols:
+                    continue
+                tmpl = WORK / "tmpl" / w.name / f"{tcname}-{mode}"
+                first = tcols[0]
+                env = self.env(w, first, mode, [], None)
+                env["CARGO_TARGET_DIR"] = str(tmpl)
+                env["RUSTC_EXPAND_CACHE"] = "off"
+                t = time.time()
+                log(f"{w.name}: {tcname} template: cargo {mode} of the dependency tree (once)")
+                p = subprocess.run(self.cargo_cmd(w, mode), cwd=src, env=env, text=True, capture_output=True)
+                if p.returncode != 0:
+                    print(p.stderr[-4000:])
+                    raise SystemExit(f"{w.name}: template cargo {mode} failed with {tcname}")
+                log(f"{w.name}: {tcname} template {mode}: {time.time() - t:.1f}s")
+                for c in tcols:
+                    tgt = self.target(w, c, mode)
+                    if tgt.exists():
+                        shutil.rmtree(tgt)
+                    tgt.parent.mkdir(parents=True, exist_ok=True)
+                    sh(["cp", "-a", str(tmpl), str(tgt)])
+        for c in cols:
+            cd = self.cache_dir(w, c)
+            if cd.exists():
+                shutil.rmtree(cd)
+            cd.mkdir(parents=True)
+        return src
+
+    # -- one cargo invocation
+    def run_one(self, w: Workload, edit: str, col: str, step: int, kind: str, mode: str,
+                sub: str, profile: bool, env_extra: dict | None = None, cwd: Path | None = None) -> dict:
+        rid = f"{w.name}.{edit}.{col}.{step}.{kind}"
+        rundir = WORK / "runs" / rid
+        if rundir.exists():
+            shutil.rmtree(rundir)
+        rundir.mkdir(parents=True)
+        report = rundir / "report.txt"
+        prof = rundir / "prof"
+        flags = [f"-Zself-profile={prof}", "-Zself-profile-events=default,args"] if profile else []
+        env = self.env(w, col, mode, flags, report)
+        if env_extra:
+            env.update(env_extra)
+        c = COLUMN_DEF[col]
+        if c["clear"]:
+            cd = self.cache_dir(w, col)
+            shutil.rmtree(cd, ignore_errors=True)
+            cd.mkdir(parents=True)
+        cmd = self.cargo_cmd(w, sub)
+        load0 = os.getloadavg()[0]
+        ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        t = time.perf_counter()
+        p = subprocess.run(cmd, cwd=cwd or self.src, env=env, text=True, capture_output=True)
+        wall = time.perf_counter() - t
+        ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        recompiled = bool(re.search(r"^\s*(Checking|Compiling) " + re.escape(w.package) + r" ", p.stderr, re.M))
+        units = len(re.findall(r"^\s*(?:Checking|Compiling) ", p.stderr, re.M))
+        rec = dict(workload=w.name, edit=edit, column=col, step=step, kind=kind, wall_s=round(wall, 4),
+                   cpu_s=round(cpu, 4),
+                   rc=p.returncode, recompiled=recompiled, units=units, load1=round(load0, 2),
+                   tc=self.stamp,
+                   busy=bool(builds_running()), t=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+        if p.returncode != 0:
+            (rundir / "stderr.txt").write_text(p.stderr)
+            log(f"  FAILED {rid} rc={p.returncode}: {p.stderr.strip().splitlines()[-3:] if p.stderr.strip() else ''}")
+        rep = read_report(report, w.crates)
+        if rep is not None and c["tc"] == "ours":
+            rec.update(rep)
+        if profile:
+            files = [f for f in prof.glob("*.mm_profdata") if f.name.split("-")[0] in w.crates]
+            try:
+                rec["prof"] = profsum(files)
+            except Exception as e:  # noqa: BLE001
+                rec["prof_error"] = str(e)
+        if c["tc"] == "ours" and c["cache"] == "on":
+            rec["cache_bytes"] = disk_bytes(self.cache_dir(w, col))
+        if not self.args.keep_runs:
+            shutil.rmtree(rundir, ignore_errors=True)
+        self.records.append(rec)
+        with self.raw_path.open("a") as fh:
+            fh.write(json.dumps(rec) + "\n")
+        if kind == "prep":
+            log(f"  (prep) {w.name} {edit} {col:7} {wall:6.2f}s")
+        else:
+            self.done += 1
+            el = time.time() - self.t0
+            eta = el / max(self.done, 1) * max(self.planned - self.done, 0)
+            extra = ""
+            if "hits" in rec:
+                extra = f" hits={rec['hits']} misses={rec['misses']}"
+            if rec.get("prof"):
+                extra += f" pm={rec['prof']['pm_ns'] / 1e6:.0f}ms"
+            log(f"[{self.done}/{self.planned} eta {eta / 60:.0f}m] {w.name} {edit} {col:7} {kind}#{step}"
+                f" {wall:6.2f}s{'' if recompiled else ' (no recompile!)'}{extra} load={load0:.1f}")
+        return rec
+
+    # -- one (workload, edit) cell: every column
+    def cell(self, w: Workload, edit: str, cols: list[str], reps: int) -> None:
+        mode = "build" if edit.startswith("build-") else "check"
+        self.stamp = self.tc_stamp()
+        if self.warmed.get(f"{w.name}/{mode}") != self.stamp:
+            log(f"{w.name}: toolchain changed since the last warm-up ({self.stamp}): warming up again")
+            self.warmup(w, cols, {mode})
+        sub = "build" if mode == "build" else "check"
+        steps = [("profile", True)] + [("timed", False)] * reps
+        for step, (kind, profile) in enumerate(steps):
+            self.n += 1
+            n = self.n
+            order = cols[step % len(cols):] + cols[:step % len(cols)]
+            kindname = edit.split("-", 1)[1] if "-" in edit and edit not in SITUATIONS else None
+            if kindname:
+                w.edit(self.src, kindname, n)
+                for col in order:
+                    self.run_one(w, edit, col, step, kind, mode, sub, profile)
+            elif edit == "noninc":
+                w.edit(self.src, "touch", n)
+                for col in order:
+                    self.run_one(w, edit, col, step, kind, mode, sub, profile,
+                                 env_extra={"CARGO_INCREMENTAL": "0"})
+            elif edit == "clean":
+                for col in order:
+                    env = self.env(w, col, mode, [], None)
+                    sh([str(self.cargo), "clean", "-p", w.package], cwd=self.src, env=env)
+                    self.run_one(w, edit, col, step, kind, mode, sub, profile)
+            elif edit == "clippy":
+                w.edit(self.src, "fn", n)
+                for col in order:
+                    # the check the developer just ran (untimed)...
+                    self.run_one(w, edit, col, step, "prep", mode, "check", False)
+                    # ...and no clippy state for the crate yet: the first clippy after it
+                    tgt = self.target(w, col, mode)
+                    snap = WORK / "state" / f"{w.name}.{col}.{mode}.json"
+                    if not snap.exists():
+                        snap.parent.mkdir(parents=True, exist_ok=True)
+                        snap.write_text(json.dumps(sorted(state_snapshot(tgt))))
+                    clear_new_state(tgt, set(json.loads(snap.read_text())))
+                    self.run_one(w, edit, col, step, kind, mode, "clippy", profile)
+            elif edit == "worktree":
+                for col in order:
+                    wt = WORK / "worktrees" / f"{w.name}-{col}-{n}"
+                    if wt.exists():
+                        shutil.rmtree(wt)
+                    # a checkout writes every file: new mtimes (shutil.copy does not keep them)
+                    shutil.copytree(self.src, wt, symlinks=True, copy_function=shutil.copy)
+                    # no build state for the crate (a fresh target dir; its dependencies are
+                    # kept built, for time: every column pays the same for them, except that
+                    # the expand cache would also serve their derives, so this is conservative)
+                    env = self.env(w, col, mode, [], None)
+                    sh([str(self.cargo), "clean", "-p", w.package], cwd=wt, env=env)
+                    self.run_one(w, edit, col, step, kind, mode, sub, profile, cwd=wt)
+                    shutil.rmtree(wt, ignore_errors=True)
+            else:
+                raise ValueError(edit)
+
+    def warmup(self, w: Workload, cols: list[str], modes: set[str]) -> None:
+        """First build of the crate in every column's configuration: fills the warm cache,
+        gives -Z columns their first incremental session. Not measured."""
+        self.n += 1
+        w.edit(self.src, "fn", self.n)
+        self.stamp = self.tc_stamp()
+        for mode in sorted(modes):
+            self.warmed[f"{w.name}/{mode}"] = self.stamp
+            for col in cols:
+                self.run_one(w, f"warmup-{mode}", col, 0, "prep", mode, mode, False)
+                # what `cargo check` leaves: the clippy cell removes anything newer
+                snap = WORK / "state" / f"{w.name}.{col}.{mode}.json"
+                snap.parent.mkdir(parents=True, exist_ok=True)
+                snap.write_text(json.dumps(sorted(state_snapshot(self.target(w, col, mode)))))
+
+
+STATE_DIRS = (".fingerprint", "build", "deps", "incremental")
+
+
+def state_snapshot(target: Path) -> set[str]:
+    """Names in target/debug/{.fingerprint,build,deps,incremental}: the state `cargo check` left."""
+    base = target / "debug"
+    return {f"{d}/{p.name}" for d in STATE_DIRS if (base / d).exists() for p in (base / d).iterdir()}
+
+
+def clear_new_state(target: Path, keep: set[str]) -> int:
+    """Remove what appeared since the snapshot: clippy-driver's own units of the workload
+    (cargo gives `cargo clippy` its own fingerprints, outputs and incremental dirs), so the
+    next `cargo clippy` is the first one on this tree; check's own state is left alone."""
+    n = 0
+    for name in state_snapshot(target) - keep:
+        p = target / "debug" / name
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        n += 1
+    return n
+
+
+def builds_running() -> str:
+    p = subprocess.run(["pgrep", "-af", WAIT_PATTERN], text=True, capture_output=True)
+    return "\n".join(l for l in p.stdout.splitlines() if "pgrep" not in l)
+
+
+# ---------------------------------------------------------------- report
+
+def med(xs):
+    return statistics.median(xs) if xs else None
+
+
+def summarize(records: list[dict]) -> list[dict]:
+    cells: dict[tuple, dict] = {}
+    for r in records:
+        if r["kind"] == "prep":
+            continue
+        key = (r["workload"], r["edit"], r["column"])
+        c = cells.setdefault(key, dict(workload=key[0], edit=key[1], column=key[2], walls=[], failed=0))
+        if r["rc"] != 0:
+            c["failed"] += 1
+            continue
+        if r["kind"] == "timed":
+            c["walls"].append(r["wall_s"])
+            if "cpu_s" in r:
+                c.setdefault("cpus", []).append(r["cpu_s"])
+        if r["kind"] == "profile" and r.get("prof"):
+            c["pm_ms"] = r["prof"]["pm_ns"] / 1e6
+            bym = r["prof"].get("pm_by_macro", {})
+            c["pm_derive_ms"] = sum(v[1] for k, v in bym.items() if k.startswith("#[derive(")) / 1e6
+            c["pm_attr_fn_ms"] = c["pm_ms"] - c["pm_derive_ms"]
+            c["pm_by_macro_ms"] = {k: round(v[1] / 1e6, 2) for k, v in bym.items()}
+            c["pm_count"] = r["prof"]["pm_count"]
+            c["cache_ms"] = sum(r["prof"].get(l + "_ns", 0) for l in CACHE_LABELS[:3]) / 1e6
+            c["flush_ms"] = r["prof"].get(CACHE_LABELS[3] + "_ns", 0) / 1e6
+        for k in ("hits", "misses", "stored", "uncacheable"):
+            if k in r and r["kind"] == "timed":
+                c.setdefault(k, []).append(r[k])
+        if "cache_bytes" in r:
+            c["cache_bytes"] = r["cache_bytes"]
+    out = []
+    for c in cells.values():
+        w = c["walls"]
+        c["median"] = med(w)
+        c["min"] = min(w) if w else None
+        c["max"] = max(w) if w else None
+        c["n"] = len(w)
+        c["cpu_median"] = med(c.get("cpus", []))
+        for k in ("hits", "misses", "stored", "uncacheable"):
+            if k in c:
+                c[k] = med(c[k])
+        out.append(c)
+    return out
+
+
+def fmt_s(x):
+    return "-" if x is None else f"{x:.2f}"
+
+
+def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
+    by = {(c["workload"], c["edit"], c["column"]): c for c in summary}
+    wls = list(dict.fromkeys(c["workload"] for c in summary))
+    edits = [e for e in ALL_EDITS if any(c["edit"] == e for c in summary)]
+    cols = [c for c in ALL_COLUMNS + ["off-je"] if any(s["column"] == c for s in summary)]
+    rows = []
+    pct = lambda x: "-" if x is None else f"{100 * x:.0f}%"  # noqa: E731
+    rt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    pm = lambda x: "-" if x is None else f"{x:.0f}"  # noqa: E731
+    t1 = ["| workload | edit | " + " | ".join(f"{c} s" for c in cols) +
+          " | warm/off | warm/off-Z | warm/stock | warm/stock-Z | cold/off | off/stock |",
+          "|" + "---|" * (2 + len(cols) + 6)]
+    t2 = ["| workload | edit | " + " | ".join(f"{c} pm ms" for c in cols) +
+          " | attr+fn-like share (off) | removed by warm | removed by off-Z | removed by stock-Z | warm hit rate | uncacheable | cache KiB |",
+          "|" + "---|" * (2 + len(cols) + 7)]
+    for wl in wls:
+        for e in edits:
+            if not any((wl, e, c) in by for c in cols):
+                continue
+            g = lambda col: by.get((wl, e, col), {})  # noqa: E731
+            row = dict(workload=wl, edit=e)
+            wcells, pcells = [], []
+            for col in cols:
+                c = g(col)
+                m = c.get("median")
+                for k in ("median", "min", "max", "n", "cpu_median", "pm_ms", "pm_derive_ms", "pm_attr_fn_ms"):
+                    row[f"{col}_{k}"] = c.get(k)
+                if m is None:
+                    wcells.append("-")
+                else:
+                    half = (c["max"] - c["min"]) / 2
+                    wcells.append(f"{m:.2f}±{half:.2f}" + (f" ({c['failed']} failed)" if c.get("failed") else ""))
+                pcells.append(pm(c.get("pm_ms")))
+
+            def ratio(a, b):
+                ma, mb = g(a).get("median"), g(b).get("median")
+                return (ma / mb) if ma and mb else None
+
+            def removed(col, ref):
+                a, b = g(col).get("pm_ms"), g(ref).get("pm_ms")
+                return (1 - a / b) if (a is not None and b) else None
+
+            def saved(col, ref):
+                a, b = g(col).get("median"), g(ref).get("median")
+                return (b - a) if (a is not None and b is not None) else None
+
+            wc = g("warm")
+            hits, misses = wc.get("hits"), wc.get("misses")
+            hit_rate = hits / (hits + misses) if hits is not None and (hits + misses) else None
+            off = g("off")
+            attr_share = (off["pm_attr_fn_ms"] / off["pm_ms"]) if off.get("pm_ms") else None
+            row.update(removed_warm=removed("warm", "off"), removed_offZ=removed("off-Z", "off"),
+                       removed_stockZ=removed("stock-Z", "stock"), attr_fn_share_off=attr_share,
+                       hit_rate=hit_rate, hits=hits, misses=misses, uncacheable=wc.get("uncacheable"),
+                       warm_over_off=ratio("warm", "off"), warm_over_offZ=ratio("warm", "off-Z"),
+                       warm_over_stock=ratio("warm", "stock"), warm_over_stockZ=ratio("warm", "stock-Z"),
+                       cold_over_off=ratio("cold", "off"), off_over_stock=ratio("off", "stock"),
+                       cache_bytes=wc.get("cache_bytes"),
+                       saved_s=saved("warm", "off"), saved_offZ_s=saved("off-Z", "off"),
+                       saved_stockZ_s=saved("stock-Z", "stock"),
+                       warm_pm_by_macro_ms=wc.get("pm_by_macro_ms"))
+            rows.append(row)
+            t1.append("| " + " | ".join([wl, e] + wcells + [
+                rt(row["warm_over_off"]), rt(row["warm_over_offZ"]), rt(row["warm_over_stock"]),
+                rt(row["warm_over_stockZ"]), rt(row["cold_over_off"]), rt(row["off_over_stock"])]) + " |")
+            t2.append("| " + " | ".join([wl, e] + pcells + [
+                pct(attr_share), pct(row["removed_warm"]), pct(row["removed_offZ"]), pct(row["removed_stockZ"]),
+                pct(hit_rate), "-" if row["uncacheable"] is None else f"{row['uncacheable']:.0f}",
+                "-" if row["cache_bytes"] is None else f"{row['cache_bytes'] / 1024:.0f}"]) + " |")
+    text = ("Wall time of the cargo command, seconds: median ± half the range over the timed runs; "
+            "ratios of medians (< 1: the first is faster).\n\n" + "\n".join(t1) +
+            "\n\nTime inside proc-macro execution (`expand_proc_macro`, -Zself-profile, one profiled run "
+            "per cell, workload crate only), and what each cache removed of it against the same binary "
+            "without it.\n\n" + "\n".join(t2))
+    return text, rows
+
+
+def svg_plot(rows: list[dict], path: Path) -> None:
+    """Grouped horizontal bars: seconds saved against `off` (same binary, cache off), by the
+    warm cache and by -Zcache-proc-macros, per workload and edit. Hand-written SVG."""
+    items = [r for r in rows if r.get("saved_s") is not None or r.get("saved_offZ_s") is not None]
+    if not items:
+        return
+    vals = [v for r in items for v in (r.get("saved_s"), r.get("saved_offZ_s"), r.get("saved_stockZ_s")) if v is not None]
+    vmax = max(max(vals), 0.05)
+    vmin = min(min(vals), 0.0)
+    bar_h, gap, left, width = 9, 8, 230, 520
+    height = 60 + len(items) * (3 * bar_h + gap) + 40
+    scale = width / (vmax - vmin)
+    x0 = left + (-vmin) * scale
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{left + width + 80}" height="{height}" '
+           f'font-family="sans-serif" font-size="11">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="10" y="20" font-size="14">Seconds saved per cargo run (median) vs. the same compiler without the cache</text>',
+           f'<rect x="{left}" y="30" width="10" height="10" fill="#2b7bb9"/><text x="{left + 14}" y="39">warm expand cache</text>',
+           f'<rect x="{left + 130}" y="30" width="10" height="10" fill="#e08a2c"/><text x="{left + 144}" y="39">-Zcache-proc-macros (same binary)</text>',
+           f'<rect x="{left + 330}" y="30" width="10" height="10" fill="#999999"/><text x="{left + 344}" y="39">stock -Zcache-proc-macros vs stock</text>']
+    y = 55
+    for r in items:
+        out.append(f'<text x="{left - 6}" y="{y + bar_h + 3}" text-anchor="end">{r["workload"]} {r["edit"]}</text>')
+        for v, color in ((r.get("saved_s"), "#2b7bb9"), (r.get("saved_offZ_s"), "#e08a2c"),
+                         (r.get("saved_stockZ_s"), "#999999")):
+            if v is not None:
+                x = x0 if v >= 0 else x0 + v * scale
+                out.append(f'<rect x="{x:.1f}" y="{y}" width="{abs(v) * scale:.1f}" height="{bar_h}" fill="{color}"/>')
+                out.append(f'<text x="{max(x0, x + abs(v) * scale) + 3:.1f}" y="{y + bar_h - 1}" font-size="9">{v:.2f}s</text>')
+            y += bar_h
+        y += gap
+    out.append(f'<line x1="{x0:.1f}" y1="50" x2="{x0:.1f}" y2="{y}" stroke="black"/>')
+    step = 0.5 if vmax - vmin < 4 else 1.0 if vmax - vmin < 10 else 5.0
+    t = 0.0
+    while t <= vmax + 1e-9:
+        x = x0 + t * scale
+        out.append(f'<line x1="{x:.1f}" y1="{y}" x2="{x:.1f}" y2="{y + 4}" stroke="black"/>'
+                   f'<text x="{x:.1f}" y="{y + 16}" text-anchor="middle">{t:g}s</text>')
+        t += step
+    out.append("</svg>")
+    path.write_text("\n".join(out))
+
+
+def write_outputs(records: list[dict], meta: dict, out: Path) -> str:
+    summary = summarize(records)
+    table, rows = build_table(summary, meta)
+    (out / "results.json").write_text(json.dumps(dict(meta=meta, cells=summary, rows=rows, runs=records), indent=1))
+    with (out / "runs.csv").open("w", newline="") as fh:
+        keys = ["workload", "edit", "column", "step", "kind", "wall_s", "cpu_s", "rc", "recompiled", "hits", "misses",
+                "stored", "uncacheable", "cache_bytes", "pm_ms", "pm_count", "cache_lookup_ms", "cache_hit_ms",
+                "cache_store_ms", "cache_flush_ms", "load1", "busy", "t"]
+        wr = csv.DictWriter(fh, keys, extrasaction="ignore")
+        wr.writeheader()
+        for r in records:
+            row = dict(r)
+            p = r.get("prof") or {}
+            if p:
+                row["pm_ms"] = p["pm_ns"] / 1e6
+                row["pm_count"] = p["pm_count"]
+                for lab in CACHE_LABELS:
+                    row["cache_" + lab.rsplit("_", 1)[1] + "_ms"] = p.get(lab + "_ns", 0) / 1e6
+            wr.writerow(row)
+    (out / "table.md").write_text(table + "\n")
+    svg_plot(rows, out / "saved.svg")
+    return table
+
+
+# ---------------------------------------------------------------- main
+
+def main() -> None:
+    global WORK, OUT
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--workloads", default=",".join(sorted(p.name for p in (BENCH / "workloads").iterdir() if p.is_dir())))
+    ap.add_argument("--edits", default=",".join(e for e in ALL_EDITS))
+    ap.add_argument("--columns", default=",".join(ALL_COLUMNS))
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per cell for the edits")
+    ap.add_argument("--situation-repeats", type=int, default=3, help="timed runs per cell for clippy/clean/worktree/noninc")
+    ap.add_argument("--build-workloads", default="zoxide", help="workloads that also run the build-* edits")
+    ap.add_argument("--quick", action="store_true", help="zoxide only, 2 repeats, 1 per situation")
+    ap.add_argument("--workdir", default=None)
+    ap.add_argument("--out", default=None, help="results dir (default <workdir>/results/<timestamp>)")
+    ap.add_argument("--toolchain", default=None, help="this project's toolchain dir (default: toolchain/build.py path)")
+    ap.add_argument("--stock-toolchain", default=None, help="stock toolchain dir (default: rustup's 1.95.0)")
+    ap.add_argument("--jemalloc", default=None,
+                    help="libjemalloc.so.2 for the off-je column (default <workdir>/jemalloc/root/usr/lib/"
+                         "x86_64-linux-gnu/libjemalloc.so.2, from `apt-get download libjemalloc2; dpkg -x`)")
+    ap.add_argument("--setup-only", action="store_true", help="prepare sources, templates and target dirs, then stop")
+    ap.add_argument("--no-setup", action="store_true", help="measure on the state a previous --setup-only left")
+    ap.add_argument("--deadline", default=None, help="HH:MM (UTC): start no new cell after it")
+    ap.add_argument("--relock", action="store_true", help="regenerate bench/workloads/*/Cargo.lock")
+    ap.add_argument("--no-wait", action="store_true", help="do not wait while x.py builds run")
+    ap.add_argument("--keep-runs", action="store_true", help="keep per-run profiles and reports")
+    ap.add_argument("--fetch-only", action="store_true", help="fetch (and lock) the workloads, then stop")
+    ap.add_argument("--report", default=None, help="only re-render table and plot from a results.json")
+    args = ap.parse_args()
+
+    if args.report:
+        d = json.loads(Path(args.report).read_text())
+        print(write_outputs(d["runs"], d["meta"], Path(args.report).parent))
+        return
+
+    xdg = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    WORK = Path(args.workdir or Path(xdg) / "rustc-expand-cache" / "bench").resolve()
+    WORK.mkdir(parents=True, exist_ok=True)
+    OUT = Path(args.out or WORK / "results" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")).resolve()
+    OUT.mkdir(parents=True, exist_ok=True)
+    args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/root/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+
+    if args.quick:
+        args.workloads = "zoxide" if args.workloads == ap.get_default("workloads") else args.workloads
+        args.repeats, args.situation_repeats = 2, 1
+    wls = [Workload(n) for n in args.workloads.split(",") if n]
+    edits = [e for e in args.edits.split(",") if e]
+    cols = [c for c in args.columns.split(",") if c]
+    for e in edits:
+        assert e in ALL_EDITS, f"unknown edit {e}; known: {ALL_EDITS}"
+    for c in cols:
+        assert c in COLUMN_DEF, f"unknown column {c}; known: {ALL_COLUMNS}"
+    build_wls = set(args.build_workloads.split(","))
+
+    if args.fetch_only:
+        cargo = stock_toolchain(args.stock_toolchain) / "bin" / "cargo"
+        for w in wls:
+            log(f"{w.name}: {w.prepare(cargo, base_env(), args.relock)}")
+        return
+
+    profsum_dir = BENCH / "profsum"
+    log("building bench/profsum (analyzeme 12.0.3, measureme of rustc 1.95)")
+    sh(["cargo", "build", "--release", "--locked", "-q"], cwd=profsum_dir)
+
+    r = Runner(args)
+    meta = dict(
+        started=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        command=" ".join([sys.executable.rsplit("/", 1)[-1]] + sys.argv),
+        host=platform.node(), cpu=cpu_model(), cores=os.cpu_count(), mem_gib=mem_gib(),
+        kernel=platform.release(), ours=str(r.ours), ours_vV=tool_versions(r.ours),
+        stock=str(r.stock), stock_vV=tool_versions(r.stock), cargo=str(r.cargo),
+        repeats=args.repeats, situation_repeats=args.situation_repeats, columns=cols, edits=edits,
+        workloads={w.name: dict(package=w.package, version=w.version, why=w.cfg["why"].strip()) for w in wls},
+        git=subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], text=True, capture_output=True).stdout.strip(),
+    )
+    log(f"ours:  {r.ours}  ({meta['ours_vV'].splitlines()[-2:]})")
+    log(f"stock: {r.stock}")
+    log(f"work dir {WORK}; results {OUT}")
+
+    # plan
+    plan = []
+    for w in wls:
+        wedits = [e for e in edits if not e.startswith("build-") or w.name in build_wls]
+        plan.append((w, wedits))
+    n_runs = 0
+    for w, wedits in plan:
+        for e in wedits:
+            reps = args.situation_repeats if e in SITUATIONS else args.repeats
+            n_runs += (reps + 1) * len(cols)
+    r.planned = n_runs
+    log(f"plan: {n_runs} measured cargo runs")
+
+    busy_log = []
+    deadline = None
+    if args.deadline:
+        hh, mm = (int(x) for x in args.deadline.split(":"))
+        now = dt.datetime.now(dt.timezone.utc)
+        deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
+        if deadline < now - dt.timedelta(hours=12):
+            deadline += dt.timedelta(days=1)
+    # phase 1 (not measured): sources, dependency templates, per-column target dirs, a
+    # first build of the crate in every column (fills the warm cache)
+    for w, wedits in plan:
+        modes = {"build" if e.startswith("build-") else "check" for e in wedits}
+        if args.no_setup:
+            # a first (unmeasured) build in every column: rebuilds the dependency tree if the
+            # toolchain was re-assembled since the setup, refills the warm cache
+            r.src = r.srcs[w.name] = WORK / "src" / w.name
+            r.warmup(w, cols, modes)
+            continue
+        r.setup(w, modes, cols)
+        r.warmup(w, cols, modes)
+    if args.setup_only:
+        log("setup done")
+        return
+    # phase 2: cells, ordered edit by edit across workloads (the most important first)
+    order = [e for e in ALL_EDITS if e in edits]
+    skipped = []
+    for e in order:
+        for w, wedits in plan:
+            if e not in wedits:
+                continue
+            r.src = r.srcs[w.name]
+            reps = args.situation_repeats if e in SITUATIONS else args.repeats
+            if deadline and dt.datetime.now(dt.timezone.utc) > deadline:
+                skipped.append(f"{w.name}/{e}")
+                continue
+            if not args.no_wait:
+                wait_quiet(busy_log)
+            log(f"== {w.name} {e}: 1 profiled + {reps} timed run(s) x {len(cols)} columns")
+            r.cell(w, e, cols, reps)
+            meta["waited_for_builds"] = busy_log
+            write_outputs(r.records, meta, OUT)
+    meta["skipped_after_deadline"] = skipped
+    if skipped:
+        log(f"deadline {args.deadline} reached: skipped {skipped}")
+    meta["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    meta["waited_for_builds"] = busy_log
+    table = write_outputs(r.records, meta, OUT)
+    print()
+    print(table)
+    print()
+    log(f"raw runs: {OUT / 'runs.jsonl'} / runs.csv; summary: {OUT / 'results.json'}; table: {OUT / 'table.md'}; plot: {OUT / 'saved.svg'}")
+
+
+def wait_quiet(busy_log: list) -> None:
+    b = builds_running()
+    if not b:
+        return
+    log("waiting while compiler builds run on this machine:\n  " + b.replace("\n", "\n  "))
+    t = time.time()
+    while builds_running():
+        time.sleep(15)
+    busy_log.append(dict(at=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+                         waited_s=round(time.time() - t)))
+
+
+def cpu_model() -> str:
+    try:
+        for l in Path("/proc/cpuinfo").read_text().splitlines():
+            if l.startswith("model name"):
+                return l.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor()
+
+
+def mem_gib() -> float:
+    try:
+        kb = int(Path("/proc/meminfo").read_text().split()[1])
+        return round(kb / 2**20, 1)
+    except (OSError, ValueError, IndexError):
+        return 0.0
+
+
+WORK = Path()
+OUT = Path()
+# what counts as "the machine is busy": compiler builds and test runs by others
+WAIT_PATTERN = "x.py (build|test|check)|cargo test|tests/run"
+
+if __name__ == "__main__":
+    main()

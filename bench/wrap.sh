@@ -1,0 +1,17 @@
+#!/bin/sh
+# RUSTC_WRAPPER used by bench/run.py in every column (so every column has the same
+# cargo setup): appends $BENCH_RUSTFLAGS (-Zcache-proc-macros, -Zself-profile...) to
+# the compilations of the workload's own package only (cargo sets
+# CARGO_PRIMARY_PACKAGE for it), so dependencies are built once and shared, and
+# flags that cargo does not see never make it rebuild the dependency tree.
+# Works under `cargo clippy` too (cargo runs: wrapper clippy-driver rustc ARGS).
+# $BENCH_PRELOAD (the off-je column only): a library preloaded into the compiler
+# process (jemalloc), for the build-flavour analysis.
+if [ -n "$BENCH_PRELOAD" ]; then
+    export LD_PRELOAD="$BENCH_PRELOAD"
+fi
+if [ -n "$CARGO_PRIMARY_PACKAGE" ] && [ -n "$BENCH_RUSTFLAGS" ]; then
+    # shellcheck disable=SC2086
+    exec "$@" $BENCH_RUSTFLAGS
+fi
+exec "$@"
