@@ -70,6 +70,22 @@ const BUILTIN_DENY: &[&str] = &[
     "pest_derive",
     "napi_derive",
     "include_flate_codegen",
+    // Users of `proc-macro-crate` (or their own equivalent) read the calling crate's
+    // Cargo.toml to find renamed dependencies; a rename would not change the key.
+    "num_enum_derive",
+    "borsh_derive",
+    "parity_scale_codec_derive",
+    "scale_info_derive",
+    "frame_support_procedural",
+    "async_graphql_derive",
+    "zbus_macros",
+    "zvariant_derive",
+    "jsonrpsee_proc_macros",
+    "bevy_derive",
+    "bevy_ecs_macros",
+    "bevy_reflect_derive",
+    "bevy_render_macros",
+    "bevy_asset_macros",
 ];
 
 /// Environment variables which proc macros commonly read untracked; their values are part of
