@@ -539,3 +539,27 @@ fn popular_macros_are_all_cached_and_equivalent() {
 fn equivalence_popular_off_cold_warm() {
     equivalence("cache-popular", "cache_popular", "src/lib.rs");
 }
+
+#[test]
+fn included_file_is_a_content_precondition() {
+    // `grammar_len!` reads grammar.txt itself and emits `include_str!("../grammar.txt")`.
+    let c = Cached::new("cache-edges");
+    let cacheable = EDGES_INVOCATIONS + 1 - EDGES_UNCACHEABLE;
+    let build = || c.counts(&["check", "--locked", "--features", "included"], "cache_edges");
+    let cold = build();
+    assert_eq!((cold.hits, cold.stored, cold.uncacheable), (0, cacheable, EDGES_UNCACHEABLE), "{cold:?}");
+
+    c.touch("src/lib.rs");
+    let warm = build();
+    assert_eq!((warm.hits, warm.stored), (cacheable, 0), "{warm:?}");
+
+    // The file changes: cargo reruns rustc (include_str! put it in the dep-info), the entry's
+    // precondition fails, only that macro runs again.
+    c.edit("grammar.txt", |g| g + "other = \"c\"\n");
+    let changed = build();
+    assert_eq!((changed.hits, changed.stored), (cacheable - 1, 1), "{changed:?}");
+
+    // And the expansion in use is the current one.
+    c.touch("src/lib.rs");
+    c.ok_env(&["test", "--locked", "--features", "included"], &[]);
+}

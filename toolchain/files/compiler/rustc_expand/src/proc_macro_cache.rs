@@ -56,7 +56,7 @@ use crate::proc_macro::exec_strategy;
 use crate::proc_macro_server::{self, ExpnSites, Rustc};
 
 /// Bumped whenever the key or the entry encoding changes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 
 /// Proc-macro crates whose macros are known to read files, databases or the environment
 /// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
@@ -774,6 +774,11 @@ enum Check {
     Env(String, Option<String>),
     /// `proc_macro::tracked_path::path`: the content hash of the file.
     Path(String, Option<Fingerprint>),
+    /// `include_str!`/`include_bytes!` of this path (as written) in the output: the content
+    /// hash of the file it resolves to from the call site. Macros such as pest_derive read the
+    /// file themselves and emit the include only so that the file is tracked; its content is
+    /// an input the key does not cover.
+    Include(String, Option<Fingerprint>),
 }
 
 /// A side effect of the client run which a cached replay must repeat, in order.
@@ -1183,10 +1188,12 @@ impl SpanDecoder for ExpandCacheDecoder<'_> {
 }
 
 /// Walks the output for tokens which must not be stored: error literals (their
-/// `ErrorGuaranteed` cannot be encoded) and `include_str!`/`include_bytes!`, which a macro emits
-/// to make the compiler track a file it has itself read.
-fn check_output(stream: &TokenStream) -> Result<(), &'static str> {
-    for tree in stream.iter() {
+/// `ErrorGuaranteed` cannot be encoded) and `include_str!`/`include_bytes!` of a path that is
+/// not a plain string literal. The literal paths are collected into `included`: they become
+/// content-hash preconditions (`Check::Include`).
+fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), &'static str> {
+    let trees: Vec<&TokenTree> = stream.iter().collect();
+    for (i, tree) in trees.iter().enumerate() {
         match tree {
             TokenTree::Token(token, _) => match token.kind {
                 TokenKind::Literal(token::Lit { kind: token::LitKind::Err(_), .. }) => {
@@ -1195,14 +1202,75 @@ fn check_output(stream: &TokenStream) -> Result<(), &'static str> {
                 TokenKind::Ident(name, IdentIsRaw::No)
                     if matches!(name, sym::include_str | sym::include_bytes) =>
                 {
-                    return Err("`include_str!`/`include_bytes!` in output");
+                    match included_path(&trees[i + 1..]) {
+                        Some(path) => included.push(path),
+                        None if matches!(trees.get(i + 1), Some(TokenTree::Token(t, _)) if t.kind == TokenKind::Bang) => {
+                            return Err("`include_str!`/`include_bytes!` of a computed path in output");
+                        }
+                        // The identifier, not a call of the macro.
+                        None => {}
+                    }
                 }
                 _ => {}
             },
-            TokenTree::Delimited(_, _, _, inner) => check_output(inner)?,
+            TokenTree::Delimited(_, _, _, inner) => check_output(inner, included)?,
         }
     }
     Ok(())
+}
+
+/// The path of `! ( "literal" )`, as the tokens after `include_str`/`include_bytes`, unescaped.
+fn included_path(rest: &[&TokenTree]) -> Option<String> {
+    let [TokenTree::Token(bang, _), TokenTree::Delimited(_, _, _, args), ..] = rest else {
+        return None;
+    };
+    if bang.kind != TokenKind::Bang {
+        return None;
+    }
+    let mut args = args.iter();
+    let (Some(TokenTree::Token(tok, _)), None) = (args.next(), args.next()) else {
+        return None;
+    };
+    let TokenKind::Literal(lit) = tok.kind else {
+        return None;
+    };
+    match rustc_ast::LitKind::from_token_lit(lit) {
+        Ok(rustc_ast::LitKind::Str(path, _)) => Some(path.as_str().to_owned()),
+        _ => None,
+    }
+}
+
+/// The content hash of the file `include_str!(path)` reads when expanded at `call_site`,
+/// resolved the way `include_str!` resolves it.
+fn included_file_hash(sess: &Session, path: &str, call_site: Span) -> Option<Fingerprint> {
+    match crate::base::resolve_path(sess, path, call_site) {
+        Ok(resolved) => hash_file(resolved.to_str()?),
+        Err(err) => {
+            err.cancel();
+            None
+        }
+    }
+}
+
+fn emit_opt_fingerprint(e: &mut MemEncoder, hash: Option<Fingerprint>) {
+    match hash {
+        Some(hash) => {
+            e.emit_u8(1);
+            e.emit_raw_bytes(&hash.to_le_bytes());
+        }
+        None => e.emit_u8(0),
+    }
+}
+
+fn read_opt_fingerprint(d: &mut ExpandCacheDecoder<'_>) -> Result<Option<Fingerprint>, &'static str> {
+    Ok(match d.read_u8() {
+        0 => None,
+        1 => {
+            let bytes: [u8; 16] = d.read_raw_bytes(16).try_into().map_err(|_| "short hash")?;
+            Some(Fingerprint::from_le_bytes(bytes))
+        }
+        _ => return Err("bad hash tag"),
+    })
 }
 
 fn emit_bound(e: &mut MemEncoder, bound: Bound<usize>) {
@@ -1250,8 +1318,18 @@ fn encode_entry(
     rec: &ExpandRecorder,
     output: &TokenStream,
     expand_nanos: u64,
+    sess: &Session,
+    call_site: Span,
 ) -> Result<Vec<u8>, &'static str> {
-    check_output(output)?;
+    let mut included = Vec::new();
+    check_output(output, &mut included)?;
+    let include_checks: Vec<Check> = included
+        .into_iter()
+        .map(|path| {
+            let hash = included_file_hash(sess, &path, call_site);
+            Check::Include(path, hash)
+        })
+        .collect();
     let mut tokens =
         ExpandCacheEncoder { enc: MemEncoder::new(), span_ids: &rec.span_ids, failed: None };
     output.encode(&mut tokens);
@@ -1311,8 +1389,8 @@ fn encode_entry(
         e.emit_u32(k);
         e.emit_u32(j);
     }
-    e.emit_usize(rec.checks.len());
-    for check in &rec.checks {
+    e.emit_usize(rec.checks.len() + include_checks.len());
+    for check in rec.checks.iter().chain(&include_checks) {
         match check {
             Check::Query(query, id, result) => {
                 e.emit_u8(0);
@@ -1333,13 +1411,12 @@ fn encode_entry(
             Check::Path(path, hash) => {
                 e.emit_u8(3);
                 e.emit_str(path);
-                match hash {
-                    Some(hash) => {
-                        e.emit_u8(1);
-                        e.emit_raw_bytes(&hash.to_le_bytes());
-                    }
-                    None => e.emit_u8(0),
-                }
+                emit_opt_fingerprint(&mut e, *hash);
+            }
+            Check::Include(path, hash) => {
+                e.emit_u8(4);
+                e.emit_str(path);
+                emit_opt_fingerprint(&mut e, *hash);
             }
         }
     }
@@ -1542,16 +1619,16 @@ fn decode_entry(
             }
             3 => {
                 let path = d.read_str().to_owned();
-                let recorded = match d.read_u8() {
-                    0 => None,
-                    1 => {
-                        let bytes: [u8; 16] = d.read_raw_bytes(16).try_into().unwrap();
-                        Some(Fingerprint::from_le_bytes(bytes))
-                    }
-                    _ => return Err(Corrupt("bad hash tag")),
-                };
+                let recorded = read_opt_fingerprint(&mut d).map_err(Corrupt)?;
                 if hash_file(&path) != recorded {
                     return Err(Stale("tracked file changed"));
+                }
+            }
+            4 => {
+                let path = d.read_str().to_owned();
+                let recorded = read_opt_fingerprint(&mut d).map_err(Corrupt)?;
+                if included_file_hash(ecx.sess, &path, sites.call_site) != recorded {
+                    return Err(Stale("included file changed"));
                 }
             }
             _ => return Err(Corrupt("bad check")),
@@ -1942,7 +2019,7 @@ fn expand_with_cache(
     }
 
     let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_store");
-    match encode_entry(&rec, output, expand_nanos) {
+    match encode_entry(&rec, output, expand_nanos, ecx.sess, sites.call_site) {
         Ok(value) => {
             let crate_name = macro_crate.name.as_str();
             let name = macro_name.as_str();
