@@ -563,3 +563,55 @@ fn included_file_is_a_content_precondition() {
     c.touch("src/lib.rs");
     c.ok_env(&["test", "--locked", "--features", "included"], &[]);
 }
+
+/// Checks `cache-edges` with `feature` three times (cache off, cold, warm after a touch) and
+/// asserts the same exit status and diagnostics each time; returns the cache-off output.
+fn same_off_cold_warm(feature: &str) -> Output {
+    let c = Cached::new("cache-edges");
+    let args = ["check", "--locked", "--features", feature];
+    let (off, _) = c.run_env(&args, &[("RUSTC_EXPAND_CACHE", "off")]);
+    c.touch("src/lib.rs");
+    let (cold, _) = c.run_env(&args, &[]);
+    c.touch("src/lib.rs");
+    let (warm, counts) = c.run_env(&args, &[]);
+    for (name, out) in [("cold", &cold), ("warm", &warm)] {
+        assert_eq!(out.status.success(), off.status.success(), "{name}:\n{}", text(out));
+        assert_eq!(diagnostics(out), diagnostics(&off), "{name} differs from cache off");
+    }
+    // The warm build did use the cache for the crate's other expansions.
+    let warm_counts = of(&counts, "cache_edges", &warm);
+    assert!(warm_counts.hits >= EDGES_INVOCATIONS - EDGES_UNCACHEABLE, "{warm_counts:?}");
+    off
+}
+
+#[test]
+fn bidi_codepoint_lexed_by_a_macro_behaves_as_uncached() {
+    // rustc 1.95 buffers `text_direction_codepoint_in_literal` for the macro's source text and
+    // drops it there (the lint is crate-level and the span is in an external macro): no error
+    // with the cache off, and none cold or warm.
+    let off = same_off_cold_warm("bidi");
+    assert!(off.status.success(), "{}", text(&off));
+}
+
+#[test]
+fn bad_identifier_lexed_by_a_macro_fails_identically_cold_and_warm() {
+    let off = same_off_cold_warm("emoji");
+    assert!(!off.status.success(), "{}", text(&off));
+    assert!(diagnostics(&off).contains("identifiers cannot contain emoji"), "{}", text(&off));
+}
+
+#[test]
+fn new_version_of_the_macro_crate_misses() {
+    let c = Cached::new("cache-edges");
+    let cacheable = EDGES_INVOCATIONS - EDGES_UNCACHEABLE;
+    let cold = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(cold.stored, cacheable, "{cold:?}");
+    // The macro crate's code changes (as with a new release of serde_derive): its crate hash
+    // and dylib change, so none of its old entries may be used.
+    c.edit("macros/src/lib.rs", |s| s.replace("unwrap_or_else(|_| \"hello\".to_owned())", "unwrap_or_else(|_| \"hi\".to_owned())"));
+    let after = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!((after.hits, after.stored), (0, cacheable), "{after:?}");
+    // And the new expansion is the one in the artifacts.
+    c.edit("src/lib.rs", |s| s + "\n#[test]\nfn greeting_is_new() { assert_eq!(GREETING, \"hi\"); }\n");
+    c.ok_env(&["test", "--locked", "greeting_is_new"], &[]);
+}
