@@ -615,3 +615,43 @@ fn new_version_of_the_macro_crate_misses() {
     c.edit("src/lib.rs", |s| s + "\n#[test]\nfn greeting_is_new() { assert_eq!(GREETING, \"hi\"); }\n");
     c.ok_env(&["test", "--locked", "greeting_is_new"], &[]);
 }
+
+#[test]
+fn verify_mode_denies_a_macro_whose_output_changed_from_then_on() {
+    // `greeting!` reads CACHE_EDGES_GREETING without telling the compiler: an impure macro the
+    // key cannot see through, the kind verify mode exists to find.
+    let c = Cached::new("cache-edges");
+    let cacheable = EDGES_INVOCATIONS - EDGES_UNCACHEABLE;
+    let build = |greeting: &str, verify: &str| {
+        c.ok_env(&["check", "--locked"], &[("CACHE_EDGES_GREETING", greeting), ("RUSTC_EXPAND_CACHE_VERIFY", verify)])
+    };
+    let (out, counts) = build("hello", "0");
+    assert_eq!(of(&counts, "cache_edges", &out).stored, cacheable);
+
+    // Verify every hit: greeting! now gives another output; reported by name.
+    c.touch("src/lib.rs");
+    let (out, _) = build("bye", "1");
+    let diags = diagnostics(&out);
+    assert!(diags.contains("`cache_edges_macros::greeting` produced an output different"), "{diags}");
+    assert_eq!(diags.matches("produced an output different").count(), 1, "{diags}");
+
+    // A later session without verification: greeting! is denied (runs for real), the rest hits.
+    c.touch("src/lib.rs");
+    let (out, counts) = build("bye", "0");
+    let later = of(&counts, "cache_edges", &out);
+    assert_eq!((later.hits, later.uncacheable), (cacheable - 1, EDGES_UNCACHEABLE + 1), "{later:?}");
+    assert!(!diagnostics(&out).contains("produced an output different"));
+
+    // `rustc-expand-cache clear` forgets the denial along with everything else.
+    let cli = rec_e2e::toolchain().join("bin/rustc-expand-cache");
+    let clear = std::process::Command::new(cli)
+        .args(["--dir", "target/expand-cache", "clear"])
+        .current_dir(c.path())
+        .output()
+        .expect("rustc-expand-cache clear");
+    assert!(clear.status.success(), "{}", text(&clear));
+    c.touch("src/lib.rs");
+    let (out, counts) = build("bye", "0");
+    let cleared = of(&counts, "cache_edges", &out);
+    assert_eq!((cleared.hits, cleared.stored), (0, cacheable), "{cleared:?}");
+}

@@ -338,8 +338,9 @@ pub struct ExpandCache {
     state: StoreState,
     macro_crates: FxHashMap<CrateNum, MacroCrate>,
     env_fingerprint: Fingerprint,
-    /// Macros found impure by verification in this session.
-    session_deny: FxHashSet<(Symbol, Symbol)>,
+    /// Whether verification found a macro impure, in this session or an earlier one (then a
+    /// marker entry in the store says so); looked up once per macro per session.
+    verify_denied: FxHashMap<(Symbol, Symbol), bool>,
     stats: RecSessionStats,
     invocations: u64,
     capture: Option<OutputCapture>,
@@ -384,7 +385,7 @@ impl ExpandCache {
             state: StoreState::Unopened(load_backend),
             macro_crates: Default::default(),
             env_fingerprint,
-            session_deny: Default::default(),
+            verify_denied: Default::default(),
             stats: RecSessionStats::default(),
             invocations: 0,
             capture: None,
@@ -496,12 +497,45 @@ impl ExpandCache {
         let krate = crate_name.as_str();
         let mac = macro_name.as_str();
         BUILTIN_DENY.contains(&krate)
-            || self.session_deny.contains(&(crate_name, macro_name))
             || self
                 .config
                 .deny
                 .iter()
                 .any(|(c, m)| c == krate && m.as_deref().is_none_or(|m| m == mac))
+    }
+
+    /// Whether verify mode found `crate_name::macro_name` to produce an output different from
+    /// its cached one, in this session or an earlier one.
+    fn is_denied_by_verify(&mut self, sess: &Session, crate_name: Symbol, macro_name: Symbol) -> bool {
+        if let Some(&denied) = self.verify_denied.get(&(crate_name, macro_name)) {
+            return denied;
+        }
+        let key = verify_deny_key(crate_name, macro_name);
+        let denied = self.store(sess).is_some_and(|store| matches!(store.get(&key), Ok(Some(_))));
+        self.verify_denied.insert((crate_name, macro_name), denied);
+        denied
+    }
+
+    /// Denies `crate_name::macro_name` from now on: for this session, and through a marker entry
+    /// for later ones (removed with the rest of the cache by `rustc-expand-cache clear`).
+    fn deny_by_verify(&mut self, sess: &Session, crate_name: Symbol, macro_name: Symbol, kind: ProcMacroKind) {
+        self.verify_denied.insert((crate_name, macro_name), true);
+        if self.config.read_only {
+            return;
+        }
+        let (krate, name) = (crate_name.as_str(), macro_name.as_str());
+        let meta = RecEntryMeta {
+            macro_crate: RecSlice::new(krate.as_bytes()),
+            macro_name: RecSlice::new(name.as_bytes()),
+            kind: kind as u8,
+            expand_nanos: 0,
+        };
+        if let Some(store) = self.store(sess) {
+            let key = verify_deny_key(crate_name, macro_name);
+            if let Err(reason) = store.put(&key, b"denied by RUSTC_EXPAND_CACHE_VERIFY", &meta) {
+                debug!(%reason, "proc-macro cache: could not record a denial");
+            }
+        }
     }
 
     fn verify_sample(&self, key: &Fingerprint) -> bool {
@@ -873,6 +907,17 @@ fn diag_from_record(diag: &DiagRecord, spans: &[Span]) -> Diagnostic<Span> {
         spans: diag.spans.iter().map(|id| spans[*id as usize]).collect(),
         children: diag.children.iter().map(|c| diag_from_record(c, spans)).collect(),
     }
+}
+
+/// The store key of the marker that denies a macro found impure by verify mode: by crate and
+/// macro name, so that a new version of the crate stays denied until the cache is cleared.
+fn verify_deny_key(crate_name: Symbol, macro_name: Symbol) -> [u8; 16] {
+    let mut hasher = StableHasher::new();
+    "rustc-expand-cache verify denial".hash_stable(&mut NoSpanHcx, &mut hasher);
+    FORMAT_VERSION.hash_stable(&mut NoSpanHcx, &mut hasher);
+    crate_name.as_str().hash_stable(&mut NoSpanHcx, &mut hasher);
+    macro_name.as_str().hash_stable(&mut NoSpanHcx, &mut hasher);
+    hasher.finish::<Fingerprint>().to_le_bytes()
 }
 
 fn hash_file(path: &str) -> Option<Fingerprint> {
@@ -1900,6 +1945,9 @@ fn expand_with_cache(
             if cache.is_denied(macro_crate.name, macro_name) {
                 return Err("denied");
             }
+            if cache.is_denied_by_verify(ecx.sess, macro_crate.name, macro_name) {
+                return Err("denied by verify mode");
+            }
             compute_key(cache, ecx, crate_fingerprint, kind, macro_name, &call.inputs(), &sites)
         })()
     };
@@ -1993,15 +2041,14 @@ fn expand_with_cache(
     }
 
     if let Some(cached) = verifying {
-        // Verification: the real output is used; a difference denies the macro for the rest
-        // of the session.
+        // Verification: the real output is used; a difference denies the macro from now on.
         let same = rec.tainted.is_none() && cached == *output;
         if !same {
-            cache.session_deny.insert((macro_crate.name, macro_name));
+            cache.deny_by_verify(ecx.sess, macro_crate.name, macro_name, kind);
             ecx.sess.dcx().warn(format!(
                 "proc-macro expansion cache: `{}::{macro_name}` produced an output different \
-                 from the cached one; it is not cached for the rest of this session (add it to \
-                 RUSTC_EXPAND_CACHE_DENY if it is not deterministic)",
+                 from the cached one; it is not cached from now on (`rustc-expand-cache clear` \
+                 forgets this; RUSTC_EXPAND_CACHE_DENY denies it everywhere)",
                 macro_crate.name
             ));
         }
