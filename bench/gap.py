@@ -19,10 +19,12 @@ def main() -> None:
     ap.add_argument("--workload", default=None)
     ap.add_argument("--edit", default="check-touch")
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--columns", default="stock,off,off-je",
+                    help="columns to compare; the ratio is second/first (e.g. off,off-Z,warm)")
     args = ap.parse_args()
     d = json.load(open(args.results))
     runs = [r for r in d["runs"] if r["edit"] == args.edit and (args.workload is None or r["workload"] == args.workload)]
-    cols = [c for c in ("stock", "off", "off-je") if any(r["column"] == c for r in runs)]
+    cols = [c for c in args.columns.split(",") if any(r["column"] == c for r in runs)]
     prof = {}
     for r in runs:
         if r["kind"] == "profile" and r.get("prof"):
@@ -33,14 +35,15 @@ def main() -> None:
         if t:
             print(f"  {c:7} wall {statistics.median(x['wall_s'] for x in t):6.2f}  "
                   f"cpu {statistics.median(x.get('cpu_s', 0) for x in t):6.2f}  (n={len(t)})")
-    if "stock" not in prof or "off" not in prof:
+    if len(cols) < 2 or cols[0] not in prof or cols[1] not in prof:
         return
+    base = cols[1]
     labels = set()
     for c in cols:
         labels |= set(prof.get(c, {}).get("labels_ms", {}))
-    rows = sorted(labels, key=lambda l: -prof["off"]["labels_ms"].get(l, 0))[: args.top]
+    rows = sorted(labels, key=lambda l: -prof[base]["labels_ms"].get(l, 0))[: args.top]
     print("\nself-profile activity (ms, profiled run; activities nest, so they do not add up)")
-    print(f"  {'activity':45} " + " ".join(f"{c:>8}" for c in cols) + "  off/stock")
+    print(f"  {'activity':45} " + " ".join(f"{c:>8}" for c in cols) + f"  {cols[1]}/{cols[0]}")
     for l in rows:
         v = [prof.get(c, {}).get("labels_ms", {}).get(l, 0.0) for c in cols]
         ratio = (v[1] / v[0]) if v[0] else float("nan")
@@ -49,7 +52,7 @@ def main() -> None:
     macros = set()
     for c in cols:
         macros |= set(prof.get(c, {}).get("pm_by_macro", {}))
-    for m in sorted(macros, key=lambda m: -prof["off"].get("pm_by_macro", {}).get(m, [0, 0])[1])[:10]:
+    for m in sorted(macros, key=lambda m: -prof[base].get("pm_by_macro", {}).get(m, [0, 0])[1])[:10]:
         v = [prof.get(c, {}).get("pm_by_macro", {}).get(m, [0, 0])[1] / 1e6 for c in cols]
         ratio = (v[1] / v[0]) if v[0] else float("nan")
         print(f"  {m[:45]:45} " + " ".join(f"{x:8.0f}" for x in v) + f"  {ratio:9.2f}")

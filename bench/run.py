@@ -342,8 +342,20 @@ class Runner:
         src = w.prepare(self.cargo, base_env(), self.args.relock)
         self.src = src
         self.srcs[w.name] = src
+        self.templates(w, modes, cols, ("stock", "ours"))
+        for c in cols:
+            cd = self.cache_dir(w, c)
+            if cd.exists():
+                shutil.rmtree(cd)
+            cd.mkdir(parents=True)
+        return src
+
+    def templates(self, w: Workload, modes: set[str], cols: list[str], tcs: tuple) -> None:
+        """Check (build) the dependency tree once per compiler in a template target dir and
+        copy it to the target dir of every column of that compiler."""
+        src = self.srcs[w.name]
         for mode in sorted(modes):
-            for tcname in ("stock", "ours"):
+            for tcname in tcs:
                 tcols = [c for c in cols if COLUMN_DEF[c]["tc"] == tcname]
                 if not tcols:
                     continue
@@ -365,12 +377,6 @@ class Runner:
                         shutil.rmtree(tgt)
                     tgt.parent.mkdir(parents=True, exist_ok=True)
                     sh(["cp", "-a", str(tmpl), str(tgt)])
-        for c in cols:
-            cd = self.cache_dir(w, c)
-            if cd.exists():
-                shutil.rmtree(cd)
-            cd.mkdir(parents=True)
-        return src
 
     # -- one cargo invocation
     def run_one(self, w: Workload, edit: str, col: str, step: int, kind: str, mode: str,
@@ -405,7 +411,7 @@ class Runner:
                    cpu_s=round(cpu, 4),
                    rc=p.returncode, recompiled=recompiled, units=units, load1=round(load0, 2),
                    tc=self.stamp,
-                   busy=bool(builds_running()), t=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
+                   busy=bool(builds_running(BUSY_PATTERN)), t=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
         if p.returncode != 0:
             (rundir / "stderr.txt").write_text(p.stderr)
             log(f"  FAILED {rid} rc={p.returncode}: {p.stderr.strip().splitlines()[-3:] if p.stderr.strip() else ''}")
@@ -445,7 +451,10 @@ class Runner:
         mode = "build" if edit.startswith("build-") else "check"
         self.stamp = self.tc_stamp()
         if self.warmed.get(f"{w.name}/{mode}") != self.stamp:
-            log(f"{w.name}: toolchain changed since the last warm-up ({self.stamp}): warming up again")
+            # re-assembled by a colleague: rebuild the dependency tree once (template), give
+            # every column of ours a fresh copy, warm up again (all unmeasured)
+            log(f"{w.name}: toolchain changed since the last warm-up ({self.stamp}): new template, warm-up")
+            self.templates(w, {mode}, cols, ("ours",))
             self.warmup(w, cols, {mode})
         sub = "build" if mode == "build" else "check"
         steps = [("profile", True)] + [("timed", False)] * reps
@@ -474,12 +483,11 @@ class Runner:
                     # the check the developer just ran (untimed)...
                     self.run_one(w, edit, col, step, "prep", mode, "check", False)
                     # ...and no clippy state for the crate yet: the first clippy after it
+                    # what `cargo check` alone leaves is what the column's template has (it
+                    # checked the crate too and never saw clippy): remove everything else
                     tgt = self.target(w, col, mode)
-                    snap = WORK / "state" / f"{w.name}.{col}.{mode}.json"
-                    if not snap.exists():
-                        snap.parent.mkdir(parents=True, exist_ok=True)
-                        snap.write_text(json.dumps(sorted(state_snapshot(tgt))))
-                    clear_new_state(tgt, set(json.loads(snap.read_text())))
+                    tmpl = WORK / "tmpl" / w.name / f"{COLUMN_DEF[col]['tc']}-{mode}"
+                    clear_new_state(tgt, state_snapshot(tmpl))
                     self.run_one(w, edit, col, step, kind, mode, "clippy", profile)
             elif edit == "worktree":
                 for col in order:
@@ -508,10 +516,6 @@ class Runner:
             self.warmed[f"{w.name}/{mode}"] = self.stamp
             for col in cols:
                 self.run_one(w, f"warmup-{mode}", col, 0, "prep", mode, mode, False)
-                # what `cargo check` leaves: the clippy cell removes anything newer
-                snap = WORK / "state" / f"{w.name}.{col}.{mode}.json"
-                snap.parent.mkdir(parents=True, exist_ok=True)
-                snap.write_text(json.dumps(sorted(state_snapshot(self.target(w, col, mode)))))
 
 
 STATE_DIRS = (".fingerprint", "build", "deps", "incremental")
@@ -538,9 +542,10 @@ def clear_new_state(target: Path, keep: set[str]) -> int:
     return n
 
 
-def builds_running() -> str:
-    p = subprocess.run(["pgrep", "-af", WAIT_PATTERN], text=True, capture_output=True)
-    return "\n".join(l for l in p.stdout.splitlines() if "pgrep" not in l)
+def builds_running(pattern: str | None = None) -> str:
+    p = subprocess.run(["pgrep", "-af", pattern or WAIT_PATTERN], text=True, capture_output=True)
+    me = str(os.getpid())
+    return "\n".join(l for l in p.stdout.splitlines() if "pgrep" not in l and l.split(" ", 1)[0] != me)
 
 
 # ---------------------------------------------------------------- report
@@ -609,8 +614,9 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
           " | warm/off | warm/off-Z | warm/stock | warm/stock-Z | cold/off | off/stock |",
           "|" + "---|" * (2 + len(cols) + 6)]
     t2 = ["| workload | edit | " + " | ".join(f"{c} pm ms" for c in cols) +
-          " | attr+fn-like share (off) | removed by warm | removed by off-Z | removed by stock-Z | warm hit rate | uncacheable | cache KiB |",
-          "|" + "---|" * (2 + len(cols) + 7)]
+          " | attr+fn-like share (off) | removed by warm | removed by off-Z | removed by stock-Z | warm hit rate | uncacheable "
+          "| cache work ms warm (lookup+hit / flush) | cache work ms cold (lookup+store / flush) | cache KiB |",
+          "|" + "---|" * (2 + len(cols) + 9)]
     for wl in wls:
         for e in edits:
             if not any((wl, e, c) in by for c in cols):
@@ -643,6 +649,8 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                 return (b - a) if (a is not None and b is not None) else None
 
             wc = g("warm")
+            cw = lambda c: ("-" if c.get("cache_ms") is None  # noqa: E731
+                            else f"{c['cache_ms']:.0f} / {c.get('flush_ms', 0):.0f}")
             hits, misses = wc.get("hits"), wc.get("misses")
             hit_rate = hits / (hits + misses) if hits is not None and (hits + misses) else None
             off = g("off")
@@ -656,7 +664,9 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                        cache_bytes=wc.get("cache_bytes"),
                        saved_s=saved("warm", "off"), saved_offZ_s=saved("off-Z", "off"),
                        saved_stockZ_s=saved("stock-Z", "stock"),
-                       warm_pm_by_macro_ms=wc.get("pm_by_macro_ms"))
+                       warm_pm_by_macro_ms=wc.get("pm_by_macro_ms"),
+                       warm_cache_ms=wc.get("cache_ms"), warm_flush_ms=wc.get("flush_ms"),
+                       cold_cache_ms=g("cold").get("cache_ms"), cold_flush_ms=g("cold").get("flush_ms"))
             rows.append(row)
             t1.append("| " + " | ".join([wl, e] + wcells + [
                 rt(row["warm_over_off"]), rt(row["warm_over_offZ"]), rt(row["warm_over_stock"]),
@@ -664,6 +674,7 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
             t2.append("| " + " | ".join([wl, e] + pcells + [
                 pct(attr_share), pct(row["removed_warm"]), pct(row["removed_offZ"]), pct(row["removed_stockZ"]),
                 pct(hit_rate), "-" if row["uncacheable"] is None else f"{row['uncacheable']:.0f}",
+                cw(wc), cw(g("cold")),
                 "-" if row["cache_bytes"] is None else f"{row['cache_bytes'] / 1024:.0f}"]) + " |")
     text = ("Wall time of the cargo command, seconds: median ± half the range over the timed runs; "
             "ratios of medians (< 1: the first is faster).\n\n" + "\n".join(t1) +
@@ -671,6 +682,85 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
             "per cell, workload crate only), and what each cache removed of it against the same binary "
             "without it.\n\n" + "\n".join(t2))
     return text, rows
+
+
+def compact_table(rows: list[dict]) -> str:
+    """The README's table: medians only (spreads are in table.md)."""
+    pct = lambda x: "-" if x is None else f"{100 * x:.0f}%"  # noqa: E731
+    rt = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    s2 = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    out = ["| workload | edit | stock | stock-Z | off | off-Z | warm | cold | warm/off | warm/off-Z | warm/stock "
+           "| pm ms (off) | removed: warm | removed: off-Z | hits |",
+           "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for r in rows:
+        out.append("| " + " | ".join([
+            r["workload"], r["edit"]] + [s2(r.get(f"{c}_median")) for c in ALL_COLUMNS] + [
+            rt(r["warm_over_off"]), rt(r["warm_over_offZ"]), rt(r["warm_over_stock"]),
+            "-" if r.get("off_pm_ms") is None else f"{r['off_pm_ms']:.0f}",
+            pct(r["removed_warm"]), pct(r["removed_offZ"]), pct(r["hit_rate"])]) + " |")
+    return "\n".join(out)
+
+
+def targets_md(rows: list[dict], records: list[dict]) -> str:
+    """The issue's targets, evaluated on this run's rows; and how quiet the machine was."""
+    out = []
+    meas = [r for r in records if r["kind"] in ("timed", "profile")]
+    if meas:
+        busy = sum(1 for r in meas if r.get("busy"))
+        loads = sorted(r.get("load1", 0) for r in meas)
+        out.append(f"Machine state: {len(meas)} measured runs; {busy} ({100 * busy / len(meas):.0f}%) started while "
+                   f"another build or test ran (`{BUSY_PATTERN}`); 1-minute load average at the start of a run: "
+                   f"median {statistics.median(loads):.1f}, 90th percentile {loads[int(0.9 * (len(loads) - 1))]:.1f} "
+                   f"(2 cores; this benchmark alone accounts for about 1).")
+    edits = [r for r in rows if r["edit"].startswith("check-")]
+    no_input = [r for r in rows if r["edit"] in ("check-touch", "check-fn", "check-shift", "build-touch", "build-fn",
+                                                 "build-shift", "clean", "noninc", "clippy")]
+    bad = [f"{r['workload']}/{r['edit']} {100 * r['removed_warm']:.0f}%" for r in no_input
+           if r.get("removed_warm") is not None and r["removed_warm"] < 0.95]
+    ok = [r for r in no_input if r.get("removed_warm") is not None]
+    out.append(f"- warm cache removes >= 95% of proc-macro execution time on every edit not touching macro input: "
+               f"{'MET' if ok and not bad else 'MISSED'} ({len(ok) - len(bad)} of {len(ok)} cells"
+               + (f"; below: {', '.join(bad)}" if bad else "") + ")")
+    touch = {r["workload"]: r for r in rows if r["edit"] == "check-touch"}
+    share = {w: (r["off_pm_ms"] / 1000 / r["off_median"]) for w, r in touch.items()
+             if r.get("off_pm_ms") is not None and r.get("off_median")}
+    if share:
+        heavy = max(share, key=share.get)
+        hv = [r for r in edits if r["workload"] == heavy and r.get("warm_over_off") is not None]
+        met = hv and all(r["warm_over_off"] <= 0.75 for r in hv)
+        out.append(f"- incremental `cargo check`, warm >= 25% faster than the same binary with the cache off, on the most "
+                   f"macro-heavy workload ({heavy}: proc-macro execution is {100 * share[heavy]:.0f}% of `off`'s "
+                   f"touch-recheck wall time, the upper bound of any saving; by workload: "
+                   + ", ".join(f"{w} {100 * v:.0f}%" for w, v in sorted(share.items(), key=lambda x: -x[1])) + "): "
+                   f"{'MET' if met else 'MISSED'} ("
+                   + ", ".join(f"{r['edit']} {100 * (1 - r['warm_over_off']):.0f}% faster" for r in hv) + ")")
+    behind = []
+    for r in edits:
+        w, z = r.get("warm_median"), r.get("off-Z_median")
+        if w is None or z is None:
+            continue
+        if w >= z:
+            sig = r["warm_min"] > r["off-Z_max"]
+            behind.append(f"{r['workload']}/{r['edit']} {w / z:.2f}{'' if sig else ' (ranges overlap)'}")
+    n = sum(1 for r in edits if r.get("warm_median") is not None and r.get("off-Z_median") is not None)
+    out.append(f"- warm ahead of the same binary with `-Zcache-proc-macros` on every workload and edit: "
+               f"{'MET' if n and not behind else 'MISSED'} ({n - len(behind)} of {n} check cells ahead"
+               + (f"; not ahead: {', '.join(behind)}" if behind else "") + ")")
+    vs = [f"{r['workload']}/{r['edit']} {r['warm_over_stock']:.2f}" for r in edits if r.get("warm_over_stock")]
+    out.append("- warm / rustup's stock (reported, no target): " + ", ".join(vs))
+    cold = []
+    for r in edits:
+        c, o = r.get("cold_median"), r.get("off_median")
+        if c is None or o is None:
+            continue
+        spread = max((r["cold_max"] - r["cold_min"]) / 2, (r["off_max"] - r["off_min"]) / 2)
+        cold.append((r, c / o - 1, abs(c - o) > spread))
+    over = [x for x in cold if x[1] > 0.03]
+    out.append(f"- cold cache costs <= 3% over cache off: {'MET' if cold and not over else 'MISSED'} "
+               f"({len(cold) - len(over)} of {len(cold)} check cells within 3%; per cell, + means slower, * = the "
+               f"difference is larger than the half-ranges: "
+               + ", ".join(f"{r['workload']}/{r['edit']} {100 * d:+.0f}%{'*' if sig else ''}" for r, d, sig in cold) + ")")
+    return "\n".join(out)
 
 
 def svg_plot(rows: list[dict], path: Path) -> None:
@@ -692,7 +782,7 @@ def svg_plot(rows: list[dict], path: Path) -> None:
            f'<text x="10" y="20" font-size="14">Seconds saved per cargo run (median) vs. the same compiler without the cache</text>',
            f'<rect x="{left}" y="30" width="10" height="10" fill="#2b7bb9"/><text x="{left + 14}" y="39">warm expand cache</text>',
            f'<rect x="{left + 130}" y="30" width="10" height="10" fill="#e08a2c"/><text x="{left + 144}" y="39">-Zcache-proc-macros (same binary)</text>',
-           f'<rect x="{left + 330}" y="30" width="10" height="10" fill="#999999"/><text x="{left + 344}" y="39">stock -Zcache-proc-macros vs stock</text>']
+           f'<rect x="{left + 360}" y="30" width="10" height="10" fill="#999999"/><text x="{left + 374}" y="39">stock -Zcache-proc-macros vs stock</text>']
     y = 55
     for r in items:
         out.append(f'<text x="{left - 6}" y="{y + bar_h + 3}" text-anchor="end">{r["workload"]} {r["edit"]}</text>')
@@ -736,6 +826,8 @@ def write_outputs(records: list[dict], meta: dict, out: Path) -> str:
                     row["cache_" + lab.rsplit("_", 1)[1] + "_ms"] = p.get(lab + "_ns", 0) / 1e6
             wr.writerow(row)
     (out / "table.md").write_text(table + "\n")
+    (out / "readme-table.md").write_text(compact_table(rows) + "\n")
+    (out / "targets.md").write_text(targets_md(rows, records) + "\n")
     svg_plot(rows, out / "saved.svg")
     return table
 
@@ -743,10 +835,10 @@ def write_outputs(records: list[dict], meta: dict, out: Path) -> str:
 # ---------------------------------------------------------------- main
 
 def main() -> None:
-    global WORK, OUT
+    global WORK, OUT, WAIT_PATTERN
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--workloads", default=",".join(sorted(p.name for p in (BENCH / "workloads").iterdir() if p.is_dir())))
-    ap.add_argument("--edits", default=",".join(e for e in ALL_EDITS))
+    ap.add_argument("--edits", default=",".join(e for e in ALL_EDITS), help="run in this order (edit by edit, across workloads)")
     ap.add_argument("--columns", default=",".join(ALL_COLUMNS))
     ap.add_argument("--repeats", type=int, default=5, help="timed runs per cell for the edits")
     ap.add_argument("--situation-repeats", type=int, default=3, help="timed runs per cell for clippy/clean/worktree/noninc")
@@ -761,6 +853,9 @@ def main() -> None:
                          "x86_64-linux-gnu/libjemalloc.so.2, from `apt-get download libjemalloc2; dpkg -x`)")
     ap.add_argument("--setup-only", action="store_true", help="prepare sources, templates and target dirs, then stop")
     ap.add_argument("--no-setup", action="store_true", help="measure on the state a previous --setup-only left")
+    ap.add_argument("--wait-pattern", default=None,
+                    help=f"pgrep -f pattern of what makes the machine busy (default {WAIT_PATTERN!r})")
+    ap.add_argument("--skip", default=None, help="cells not to run, e.g. lsp-types/check-shift,zoxide/clean")
     ap.add_argument("--deadline", default=None, help="HH:MM (UTC): start no new cell after it")
     ap.add_argument("--relock", action="store_true", help="regenerate bench/workloads/*/Cargo.lock")
     ap.add_argument("--no-wait", action="store_true", help="do not wait while x.py builds run")
@@ -769,9 +864,17 @@ def main() -> None:
     ap.add_argument("--report", default=None, help="only re-render table and plot from a results.json")
     args = ap.parse_args()
 
+    if args.wait_pattern:
+        WAIT_PATTERN = args.wait_pattern
     if args.report:
-        d = json.loads(Path(args.report).read_text())
-        print(write_outputs(d["runs"], d["meta"], Path(args.report).parent))
+        # one results.json, or several (comma-separated) merged into the first one's dir
+        files = [Path(p) for p in args.report.split(",")]
+        ds = [json.loads(p.read_text()) for p in files]
+        meta = ds[0]["meta"]
+        if len(ds) > 1:
+            meta = dict(meta, merged_from=[dict(file=str(p), meta=d["meta"]) for p, d in zip(files, ds)])
+        runs = [r for d in ds for r in d["runs"]]
+        print(write_outputs(runs, meta, files[0].parent))
         return
 
     xdg = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
@@ -809,6 +912,9 @@ def main() -> None:
         command=" ".join([sys.executable.rsplit("/", 1)[-1]] + sys.argv),
         host=platform.node(), cpu=cpu_model(), cores=os.cpu_count(), mem_gib=mem_gib(),
         kernel=platform.release(), ours=str(r.ours), ours_vV=tool_versions(r.ours),
+        ours_build_json=(r.ours / "rustc-expand-cache-build.json").read_text()
+        if (r.ours / "rustc-expand-cache-build.json").exists() else None,
+        ours_stamp=r.stamp, wait_pattern=WAIT_PATTERN,
         stock=str(r.stock), stock_vV=tool_versions(r.stock), cargo=str(r.cargo),
         repeats=args.repeats, situation_repeats=args.situation_repeats, columns=cols, edits=edits,
         workloads={w.name: dict(package=w.package, version=w.version, why=w.cfg["why"].strip()) for w in wls},
@@ -847,19 +953,26 @@ def main() -> None:
             # a first (unmeasured) build in every column: rebuilds the dependency tree if the
             # toolchain was re-assembled since the setup, refills the warm cache
             r.src = r.srcs[w.name] = WORK / "src" / w.name
+            stamp_file = WORK / "state" / f"{w.name}.toolchain"
+            if not stamp_file.exists() or stamp_file.read_text() != r.tc_stamp():
+                log(f"{w.name}: toolchain changed since the setup: new template for ours")
+                r.templates(w, modes, cols, ("ours",))
             r.warmup(w, cols, modes)
+            stamp_file.write_text(r.tc_stamp())
             continue
         r.setup(w, modes, cols)
         r.warmup(w, cols, modes)
+        (WORK / "state" / f"{w.name}.toolchain").write_text(r.tc_stamp())
     if args.setup_only:
         log("setup done")
         return
     # phase 2: cells, ordered edit by edit across workloads (the most important first)
-    order = [e for e in ALL_EDITS if e in edits]
+    order = edits   # as given: the most important first, in case the deadline comes
+    skip = set(filter(None, (args.skip or "").split(",")))
     skipped = []
     for e in order:
         for w, wedits in plan:
-            if e not in wedits:
+            if e not in wedits or f"{w.name}/{e}" in skip:
                 continue
             r.src = r.srcs[w.name]
             reps = args.situation_repeats if e in SITUATIONS else args.repeats
@@ -918,6 +1031,8 @@ WORK = Path()
 OUT = Path()
 # what counts as "the machine is busy": compiler builds and test runs by others
 WAIT_PATTERN = "x.py (build|test|check)|cargo test|tests/run"
+# recorded with every run (`busy`), whatever --wait-pattern says
+BUSY_PATTERN = "x.py (build|test|check)|cargo test|tests/run"
 
 if __name__ == "__main__":
     main()
