@@ -806,10 +806,19 @@ def svg_plot(rows: list[dict], path: Path) -> None:
     path.write_text("\n".join(out))
 
 
+def redact_paths(text: str) -> str:
+    """Results travel (committed, shared): name this machine's directories by what they are."""
+    repo = str(Path(__file__).resolve().parent.parent)
+    home = str(Path.home())
+    text = text.replace(repo + "/", "").replace(repo, ".")
+    return text.replace(home + "/", "~/") if home != "/" else text
+
+
 def write_outputs(records: list[dict], meta: dict, out: Path) -> str:
     summary = summarize(records)
     table, rows = build_table(summary, meta)
-    (out / "results.json").write_text(json.dumps(dict(meta=meta, cells=summary, rows=rows, runs=records), indent=1))
+    text = json.dumps(dict(meta=meta, cells=summary, rows=rows, runs=records), indent=1)
+    (out / "results.json").write_text(redact_paths(text))
     with (out / "runs.csv").open("w", newline="") as fh:
         keys = ["workload", "edit", "column", "step", "kind", "wall_s", "cpu_s", "rc", "recompiled", "hits", "misses",
                 "stored", "uncacheable", "cache_bytes", "pm_ms", "pm_count", "cache_lookup_ms", "cache_hit_ms",
