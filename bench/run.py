@@ -858,7 +858,7 @@ def main() -> None:
     ap.add_argument("--toolchain", default=None, help="this project's toolchain dir (default: toolchain/build.py path)")
     ap.add_argument("--stock-toolchain", default=None, help="stock toolchain dir (default: rustup's 1.95.0)")
     ap.add_argument("--jemalloc", default=None,
-                    help="libjemalloc.so.2 for the off-je column (default <workdir>/jemalloc/root/usr/lib/"
+                    help="libjemalloc.so.2 for the off-je column (default <workdir>/jemalloc/pkg/usr/lib/"
                          "x86_64-linux-gnu/libjemalloc.so.2, from `apt-get download libjemalloc2; dpkg -x`)")
     ap.add_argument("--setup-only", action="store_true", help="prepare sources, templates and target dirs, then stop")
     ap.add_argument("--no-setup", action="store_true", help="measure on the state a previous --setup-only left")
@@ -891,7 +891,7 @@ def main() -> None:
     WORK.mkdir(parents=True, exist_ok=True)
     OUT = Path(args.out or WORK / "results" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")).resolve()
     OUT.mkdir(parents=True, exist_ok=True)
-    args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/root/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+    args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/pkg/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
     if args.quick:
         args.workloads = "zoxide" if args.workloads == ap.get_default("workloads") else args.workloads
