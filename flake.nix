@@ -35,7 +35,7 @@
           fenixPackages = fenix.packages.${pkgs.stdenv.hostPlatform.system};
           craneLib = crane.mkLib pkgs;
         };
-      overlayArgs = { inherit project fenix crane; };
+      overlayArgs = { inherit project forPkgs; };
     in
     flake-utils.lib.eachSystem systems (
       system:

@@ -37,13 +37,18 @@ in
     pname = "rustc-expand-cache";
     cargoExtraArgs = "--locked -p rustc-expand-cache";
   };
-  fixture-cache-hits = import ./fixtureCacheHits.nix {
+  fixture-cache-hits = import ./fixtureRun.nix {
     inherit craneLib fixture fixtureHook;
     cargoArtifacts = fixtureDeps;
+    suffix = "cache-hits";
+    command = "rustcExpandCacheCheckTwice";
   };
-  fixture-same-output = import ./fixtureSameOutput.nix {
+  fixture-same-output = import ./fixtureRun.nix {
     inherit craneLib fixture fixtureHook;
     cargoArtifacts = fixtureDeps;
+    suffix = "same-output";
+    command = "rustcExpandCacheCompareOutputs";
+    extraAttrs.fixtureRlib = "release/lib${fixture.crateName}.rlib";
   };
   toolchain-identity = import ./toolchainIdentity.nix { inherit stdenvNoCC toolchain; };
 }

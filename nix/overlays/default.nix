@@ -4,15 +4,12 @@
 #   rustc-expand-cache-toolchain        the complete toolchain
 #   rustc-expand-cache-rust-packages    nixpkgs' rust scope with the patched compiler
 #   rustc-expand-cache-crane-lib        craneLib-with-cache for this package set
-{ project, fenix, crane }:
+# forPkgs (from flake.nix): pkgs -> everything this project builds for that package set.
+{ forPkgs, ... }:
 
 final: prev:
 let
-  built = project.forPkgs {
-    pkgs = final;
-    fenixPackages = fenix.packages.${final.stdenv.hostPlatform.system};
-    craneLib = crane.mkLib final;
-  };
+  built = forPkgs final;
 in
 {
   rustc-expand-cache = built.backend;

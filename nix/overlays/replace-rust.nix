@@ -6,15 +6,12 @@
 # The toolchain is built from `prev`, and cargo-auditable (which nixpkgs builds
 # with buildPackages.rustc/cargo, and which nixpkgs' cargo is built with) stays on
 # the stock compiler, so the replaced compiler never depends on itself.
-{ project, fenix, crane }:
+# forPkgs (from flake.nix): pkgs -> everything this project builds for that package set.
+{ project, forPkgs }:
 
 final: prev:
 let
-  built = project.forPkgs {
-    pkgs = prev;
-    fenixPackages = fenix.packages.${prev.stdenv.hostPlatform.system};
-    craneLib = crane.mkLib prev;
-  };
+  built = forPkgs prev;
   inherit (built) toolchain;
   stock = import ../lib/rustPackagesFor.nix {
     inherit (prev) lib;
