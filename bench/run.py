@@ -956,6 +956,7 @@ def main() -> None:
             deadline += dt.timedelta(days=1)
     # phase 1 (not measured): sources, dependency templates, per-column target dirs, a
     # first build of the crate in every column (fills the warm cache)
+    (WORK / "state").mkdir(parents=True, exist_ok=True)
     for w, wedits in plan:
         modes = {"build" if e.startswith("build-") else "check" for e in wedits}
         if args.no_setup:
