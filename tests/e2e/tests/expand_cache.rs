@@ -136,7 +136,11 @@ fn diagnostics(out: &Output) -> String {
                 || t.starts_with("Running")
                 || t.starts_with("Doc-tests")
                 || t.starts_with("Blocking")
-                || t.starts_with("Locking"))
+                || t.starts_with("Locking")
+                // The first build on a machine fetches the fixtures' dependencies.
+                || t.starts_with("Updating")
+                || t.starts_with("Downloading")
+                || t.starts_with("Downloaded"))
         })
         .collect::<Vec<_>>()
         .join("\n")
