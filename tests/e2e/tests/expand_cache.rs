@@ -659,3 +659,64 @@ fn verify_mode_denies_a_macro_whose_output_changed_from_then_on() {
     let cleared = of(&counts, "cache_edges", &out);
     assert_eq!((cleared.hits, cleared.stored), (0, cacheable), "{cleared:?}");
 }
+
+/// The number of `<dylib hash>` memo entries of `krate` in `rustc-expand-cache stats`, and
+/// that output.
+fn dylib_memo_entries(c: &Cached, krate: &str) -> (u64, String) {
+    let cli = rec_e2e::toolchain().join("bin/rustc-expand-cache");
+    let out = std::process::Command::new(cli)
+        .args(["--dir", "target/expand-cache", "stats"])
+        .current_dir(c.path())
+        .output()
+        .expect("rustc-expand-cache stats");
+    assert!(out.status.success(), "{}", text(&out));
+    let name = format!("{krate}::<dylib hash>");
+    let stats = String::from_utf8_lossy(&out.stdout).into_owned();
+    let entries = stats
+        .lines()
+        .filter_map(|l| {
+            // `<name>  <kind>  <entries>  ...` (the name has a space in it).
+            let rest = l.trim_start().strip_prefix(&name)?;
+            rest.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .sum();
+    (entries, stats)
+}
+
+#[test]
+fn dylib_hash_is_memoized_by_file_metadata() {
+    let c = Cached::new("cache-edges");
+    let cacheable = EDGES_INVOCATIONS - EDGES_UNCACHEABLE;
+    let cold = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(cold.stored, cacheable, "{cold:?}");
+    // A dylib written less than two seconds ago is hashed but not memoized (a rewrite within
+    // the timestamps' granularity could go unnoticed).
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    c.touch("src/lib.rs");
+    let warm = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(warm.hits, cacheable, "{warm:?}");
+    let (memos, stats) = dylib_memo_entries(&c, "cache_edges_macros");
+    assert_eq!(memos, 1, "{stats}");
+
+    // The same contents under new metadata (a copy renamed over it, as a rebuild does): the
+    // memo entry of the old metadata is not used, the contents are hashed again, and they
+    // still give the same keys.
+    let deps = c.path().join("target/debug/deps");
+    let dylib = std::fs::read_dir(&deps)
+        .expect("read target/debug/deps")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("libcache_edges_macros-") && name.ends_with(".so")
+        })
+        .expect("the macro crate's dylib");
+    let copy = dylib.with_extension("so.copy");
+    std::fs::copy(&dylib, &copy).expect("copy the dylib");
+    std::fs::rename(&copy, &dylib).expect("rename the copy over the dylib");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    c.touch("src/lib.rs");
+    let after = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!((after.hits, after.stored), (cacheable, 0), "{after:?}");
+    let (memos, stats) = dylib_memo_entries(&c, "cache_edges_macros");
+    assert_eq!(memos, 2, "{stats}");
+}

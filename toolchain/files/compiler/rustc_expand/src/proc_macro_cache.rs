@@ -457,40 +457,88 @@ impl ExpandCache {
         }
     }
 
-    fn macro_crate(&mut self, krate: CrateNum) -> MacroCrate {
+    fn macro_crate(&mut self, sess: &Session, krate: CrateNum) -> MacroCrate {
         if let Some(c) = self.macro_crates.get(&krate) {
             return c.clone();
         }
-        let c = ty::tls::with_opt(|tcx| {
+        let _timer = sess.prof.generic_activity("expand_proc_macro_cache_macro_crate");
+        let found = ty::tls::with_opt(|tcx| {
             let Some(tcx) = tcx else {
-                return MacroCrate { name: sym::proc_macro, fingerprint: None };
+                return Err(sym::proc_macro);
             };
             let name = tcx.crate_name(krate);
             if krate == LOCAL_CRATE || matches!(name, sym::proc_macro | sym::core | sym::std) {
-                return MacroCrate { name, fingerprint: None };
+                return Err(name);
             }
             let source = tcx.used_crate_source(krate);
-            let Some(dylib) = source.dylib.as_ref() else {
-                return MacroCrate { name, fingerprint: None };
+            let Some(dylib) = source.dylib.clone() else {
+                return Err(name);
             };
-            let contents = match std::fs::read(dylib) {
-                Ok(contents) => contents,
-                Err(err) => {
-                    debug!(?dylib, ?err, "cannot read proc-macro dylib");
-                    return MacroCrate { name, fingerprint: None };
-                }
-            };
-            let mut hasher = StableHasher::new();
-            let hcx = &mut NoSpanHcx;
-            tcx.stable_crate_id(krate).as_u64().hash_stable(hcx, &mut hasher);
-            tcx.crate_hash(krate).as_u128().hash_stable(hcx, &mut hasher);
-            name.hash_stable(hcx, &mut hasher);
-            contents.len().hash_stable(hcx, &mut hasher);
-            hasher.write(&contents);
-            MacroCrate { name, fingerprint: Some(hasher.finish::<Fingerprint>()) }
+            Ok((name, tcx.stable_crate_id(krate).as_u64(), tcx.crate_hash(krate).as_u128(), dylib))
         });
+        let c = match found {
+            Err(name) => MacroCrate { name, fingerprint: None },
+            Ok((name, stable_crate_id, crate_hash, dylib)) => {
+                let fingerprint = self.dylib_hash(sess, name, &dylib).map(|contents| {
+                    let mut hasher = StableHasher::new();
+                    let hcx = &mut NoSpanHcx;
+                    stable_crate_id.hash_stable(hcx, &mut hasher);
+                    crate_hash.hash_stable(hcx, &mut hasher);
+                    name.hash_stable(hcx, &mut hasher);
+                    contents.hash_stable(hcx, &mut hasher);
+                    hasher.finish::<Fingerprint>()
+                });
+                MacroCrate { name, fingerprint }
+            }
+        };
         self.macro_crates.insert(krate, c.clone());
         c
+    }
+
+    /// The hash of a proc-macro dylib's contents. Reading and hashing a dylib of several MB
+    /// costs tens of milliseconds, in every session, so the hash is memoized in the store
+    /// under the file's identity and metadata (device, inode, size, mtime, ctime), which any
+    /// rewrite of the file changes. The memo entry shows in `rustc-expand-cache stats` as the
+    /// macro `<dylib hash>` of the crate.
+    fn dylib_hash(&mut self, sess: &Session, crate_name: Symbol, path: &Path) -> Option<Fingerprint> {
+        let memo_key = dylib_memo_key(path);
+        if let Some(key) = &memo_key
+            && let Some(store) = self.store(sess)
+            && let Ok(Some(value)) = store.get(key)
+            && let Ok(bytes) = <[u8; 16]>::try_from(value.as_slice())
+        {
+            return Some(Fingerprint::from_le_bytes(bytes));
+        }
+        let contents = match std::fs::read(path) {
+            Ok(contents) => contents,
+            Err(err) => {
+                debug!(?path, ?err, "cannot read proc-macro dylib");
+                return None;
+            }
+        };
+        let mut hasher = StableHasher::new();
+        contents.len().hash_stable(&mut NoSpanHcx, &mut hasher);
+        hasher.write(&contents);
+        let hash = hasher.finish::<Fingerprint>();
+        // Memoized only when the file did not change while it was read and is not so recent
+        // that a rewrite could keep the same timestamps (as git does with "racy" entries).
+        if let Some(key) = memo_key
+            && !self.config.read_only
+            && dylib_memo_key(path).as_ref() == Some(&key)
+            && dylib_settled(path)
+            && let Some(store) = self.store(sess)
+        {
+            let meta = RecEntryMeta {
+                macro_crate: RecSlice::new(crate_name.as_str().as_bytes()),
+                macro_name: RecSlice::new(b"<dylib hash>"),
+                kind: 0,
+                expand_nanos: 0,
+            };
+            if let Err(reason) = store.put(&key, &hash.to_le_bytes(), &meta) {
+                debug!(%reason, "proc-macro cache: could not memoize a dylib hash");
+            }
+        }
+        Some(hash)
     }
 
     fn is_denied(&self, crate_name: Symbol, macro_name: Symbol) -> bool {
@@ -918,6 +966,48 @@ fn verify_deny_key(crate_name: Symbol, macro_name: Symbol) -> [u8; 16] {
     crate_name.as_str().hash_stable(&mut NoSpanHcx, &mut hasher);
     macro_name.as_str().hash_stable(&mut NoSpanHcx, &mut hasher);
     hasher.finish::<Fingerprint>().to_le_bytes()
+}
+
+/// The store key under which the content hash of the dylib at `path` is memoized: a hash of
+/// its path and metadata. `None` where the metadata cannot be read (or off Unix).
+fn dylib_memo_key(path: &Path) -> Option<[u8; 16]> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = std::fs::metadata(path).ok()?;
+        let mut hasher = StableHasher::new();
+        let hcx = &mut NoSpanHcx;
+        "rustc-expand-cache dylib hash".hash_stable(hcx, &mut hasher);
+        FORMAT_VERSION.hash_stable(hcx, &mut hasher);
+        path.as_os_str().as_encoded_bytes().hash_stable(hcx, &mut hasher);
+        let fields = [m.dev(), m.ino(), m.size(), m.mtime() as u64, m.mtime_nsec() as u64];
+        fields.hash_stable(hcx, &mut hasher);
+        [m.ctime() as u64, m.ctime_nsec() as u64].hash_stable(hcx, &mut hasher);
+        Some(hasher.finish::<Fingerprint>().to_le_bytes())
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        None
+    }
+}
+
+/// Whether the file at `path` was last changed (ctime) more than two seconds ago.
+fn dylib_settled(path: &Path) -> bool {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let Ok(m) = std::fs::metadata(path) else { return false };
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        now - m.ctime() > 2
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = path;
+        false
+    }
 }
 
 fn hash_file(path: &str) -> Option<Fingerprint> {
@@ -1934,7 +2024,7 @@ fn expand_with_cache(
             },
             _ => sym::proc_macro,
         });
-    let macro_crate = cache.macro_crate(macro_def_id.krate);
+    let macro_crate = cache.macro_crate(ecx.sess, macro_def_id.krate);
 
     let prepared = {
         let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_lookup");
