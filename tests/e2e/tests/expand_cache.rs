@@ -74,6 +74,18 @@ impl Cached {
     fn touch(&self, file: &str) {
         bump_mtime(&self.path().join(file));
     }
+
+    /// Runs `rustc-expand-cache <command>` on the fixture's cache and returns its stdout.
+    fn cache_cli(&self, command: &str) -> String {
+        let cli = rec_e2e::toolchain().join("bin/rustc-expand-cache");
+        let out = std::process::Command::new(cli)
+            .args(["--dir", "target/expand-cache", command])
+            .current_dir(self.path())
+            .output()
+            .unwrap_or_else(|e| panic!("rustc-expand-cache {command}: {e}"));
+        assert!(out.status.success(), "rustc-expand-cache {command}:\n{}", text(&out));
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
 }
 
 /// Makes sure cargo sees the file as modified even within its mtime granularity.
@@ -647,13 +659,7 @@ fn verify_mode_denies_a_macro_whose_output_changed_from_then_on() {
     assert!(!diagnostics(&out).contains("produced an output different"));
 
     // `rustc-expand-cache clear` forgets the denial along with everything else.
-    let cli = rec_e2e::toolchain().join("bin/rustc-expand-cache");
-    let clear = std::process::Command::new(cli)
-        .args(["--dir", "target/expand-cache", "clear"])
-        .current_dir(c.path())
-        .output()
-        .expect("rustc-expand-cache clear");
-    assert!(clear.status.success(), "{}", text(&clear));
+    c.cache_cli("clear");
     c.touch("src/lib.rs");
     let (out, counts) = build("bye", "0");
     let cleared = of(&counts, "cache_edges", &out);
@@ -663,15 +669,8 @@ fn verify_mode_denies_a_macro_whose_output_changed_from_then_on() {
 /// The number of `<dylib hash>` memo entries of `krate` in `rustc-expand-cache stats`, and
 /// that output.
 fn dylib_memo_entries(c: &Cached, krate: &str) -> (u64, String) {
-    let cli = rec_e2e::toolchain().join("bin/rustc-expand-cache");
-    let out = std::process::Command::new(cli)
-        .args(["--dir", "target/expand-cache", "stats"])
-        .current_dir(c.path())
-        .output()
-        .expect("rustc-expand-cache stats");
-    assert!(out.status.success(), "{}", text(&out));
     let name = format!("{krate}::<dylib hash>");
-    let stats = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stats = c.cache_cli("stats");
     let entries = stats
         .lines()
         .filter_map(|l| {
