@@ -616,12 +616,19 @@ fn bad_identifier_lexed_by_a_macro_fails_identically_cold_and_warm() {
     assert!(diagnostics(&off).contains("identifiers cannot contain emoji"), "{}", text(&off));
 }
 
-#[test]
-fn new_version_of_the_macro_crate_misses() {
+/// The cache-edges fixture after a cold `cargo check` that stored every cacheable
+/// invocation, and their number.
+fn edges_after_cold_check() -> (Cached, u64) {
     let c = Cached::new("cache-edges");
     let cacheable = EDGES_INVOCATIONS - EDGES_UNCACHEABLE;
     let cold = c.counts(&["check", "--locked"], "cache_edges");
     assert_eq!(cold.stored, cacheable, "{cold:?}");
+    (c, cacheable)
+}
+
+#[test]
+fn new_version_of_the_macro_crate_misses() {
+    let (c, cacheable) = edges_after_cold_check();
     // The macro crate's code changes (as with a new release of serde_derive): its crate hash
     // and dylib change, so none of its old entries may be used.
     c.edit("macros/src/lib.rs", |s| s.replace("unwrap_or_else(|_| \"hello\".to_owned())", "unwrap_or_else(|_| \"hi\".to_owned())"));
@@ -682,12 +689,87 @@ fn dylib_memo_entries(c: &Cached, krate: &str) -> (u64, String) {
     (entries, stats)
 }
 
+/// The fixture's proc-macro dylib in target/debug/deps.
+fn edges_macro_dylib(c: &Cached) -> PathBuf {
+    std::fs::read_dir(c.path().join("target/debug/deps"))
+        .expect("read target/debug/deps")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| {
+            let name = p.file_name().unwrap_or_default().to_string_lossy();
+            name.starts_with("libcache_edges_macros-") && name.ends_with(".so")
+        })
+        .expect("the macro crate's dylib")
+}
+
+/// Writes a new file with `contents` and renames it over `path`, as a rebuild does.
+fn replace_file(path: &Path, contents: &[u8]) {
+    let tmp = path.with_extension("so.new");
+    std::fs::write(&tmp, contents).expect("write the new dylib");
+    std::fs::rename(&tmp, path).expect("rename it over the dylib");
+}
+
+/// The identity of a macro crate is the part of its dylib that the loader maps: without its
+/// debug info (two thirds of a debug-build dylib, not hashed) every entry still hits; one
+/// byte changed in its constant data, with the crate hash the compiler sees unchanged, loses
+/// them all.
+#[test]
+fn dylib_identity_is_its_loaded_image() {
+    let (c, cacheable) = edges_after_cold_check();
+    let dylib = edges_macro_dylib(&c);
+    let full = std::fs::read(&dylib).expect("read the dylib");
+
+    let stripped = dylib.with_extension("so.stripped");
+    let status = std::process::Command::new("objcopy")
+        .arg("--strip-debug")
+        .arg(&dylib)
+        .arg(&stripped)
+        .status()
+        .expect("run objcopy (binutils)");
+    assert!(status.success(), "objcopy --strip-debug failed");
+    let stripped_len = std::fs::metadata(&stripped).expect("stripped dylib").len();
+    assert!(stripped_len * 2 < full.len() as u64, "{stripped_len} of {} bytes left", full.len());
+    std::fs::rename(&stripped, &dylib).expect("rename the stripped dylib over the dylib");
+    c.touch("src/lib.rs");
+    let no_debug = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!((no_debug.hits, no_debug.stored), (cacheable, 0), "{no_debug:?}");
+
+    // `noisy!`'s message, in .rodata: H for h.
+    let needle = b"hello from a noisy proc macro";
+    let mut patched = std::fs::read(&dylib).expect("read the stripped dylib");
+    let at: Vec<usize> =
+        patched.windows(needle.len()).enumerate().filter(|(_, w)| w == needle).map(|(i, _)| i).collect();
+    assert!(!at.is_empty(), "the message is not in the dylib");
+    for i in at {
+        patched[i] = b'H';
+    }
+    replace_file(&dylib, &patched);
+    c.touch("src/lib.rs");
+    let changed = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!((changed.hits, changed.stored), (0, cacheable), "{changed:?}");
+}
+
+/// A macro crate denied as a whole is never cached, so its dylib is not even read: no memo
+/// entry appears for it, even once the dylib is old enough to be memoized.
+#[test]
+fn dylib_of_a_denied_crate_is_not_read() {
+    let c = Cached::new("cache-edges");
+    let deny = [("RUSTC_EXPAND_CACHE_DENY", "cache_edges_macros")];
+    let (out, counts) = c.ok_env(&["check", "--locked"], &deny);
+    let first = of(&counts, "cache_edges", &out);
+    assert_eq!((first.stored, first.uncacheable), (0, EDGES_INVOCATIONS), "{first:?}");
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    c.touch("src/lib.rs");
+    c.ok_env(&["check", "--locked"], &deny);
+    // No store at all is fine too: nothing needed one.
+    if c.path().join("target/expand-cache").exists() {
+        let (memos, stats) = dylib_memo_entries(&c, "cache_edges_macros");
+        assert_eq!(memos, 0, "{stats}");
+    }
+}
+
 #[test]
 fn dylib_hash_is_memoized_by_file_metadata() {
-    let c = Cached::new("cache-edges");
-    let cacheable = EDGES_INVOCATIONS - EDGES_UNCACHEABLE;
-    let cold = c.counts(&["check", "--locked"], "cache_edges");
-    assert_eq!(cold.stored, cacheable, "{cold:?}");
+    let (c, cacheable) = edges_after_cold_check();
     // A dylib written less than two seconds ago is hashed but not memoized (a rewrite within
     // the timestamps' granularity could go unnoticed).
     std::thread::sleep(std::time::Duration::from_secs(3));
@@ -700,18 +782,8 @@ fn dylib_hash_is_memoized_by_file_metadata() {
     // The same contents under new metadata (a copy renamed over it, as a rebuild does): the
     // memo entry of the old metadata is not used, the contents are hashed again, and they
     // still give the same keys.
-    let deps = c.path().join("target/debug/deps");
-    let dylib = std::fs::read_dir(&deps)
-        .expect("read target/debug/deps")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| {
-            let name = p.file_name().unwrap_or_default().to_string_lossy();
-            name.starts_with("libcache_edges_macros-") && name.ends_with(".so")
-        })
-        .expect("the macro crate's dylib");
-    let copy = dylib.with_extension("so.copy");
-    std::fs::copy(&dylib, &copy).expect("copy the dylib");
-    std::fs::rename(&copy, &dylib).expect("rename the copy over the dylib");
+    let dylib = edges_macro_dylib(&c);
+    replace_file(&dylib, &std::fs::read(&dylib).expect("read the dylib"));
     std::thread::sleep(std::time::Duration::from_secs(3));
     c.touch("src/lib.rs");
     let after = c.counts(&["check", "--locked"], "cache_edges");

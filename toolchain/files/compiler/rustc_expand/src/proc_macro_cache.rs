@@ -35,7 +35,7 @@ use std::{env, ptr, slice};
 use rustc_ast::token::{self, IdentIsRaw, TokenKind};
 use rustc_ast::tokenstream::{TokenStream, TokenTree};
 use rustc_data_structures::fingerprint::Fingerprint;
-use rustc_data_structures::fx::{FxHashMap, FxHashSet};
+use rustc_data_structures::fx::FxHashMap;
 use rustc_data_structures::stable_hasher::{HashStable, StableHasher};
 use rustc_middle::ty;
 use rustc_proc_macro as pm;
@@ -48,7 +48,10 @@ use rustc_session::Session;
 use rustc_span::def_id::{CrateNum, DefId, DefIndex, DefPathHash, LOCAL_CRATE};
 use rustc_span::hygiene::{ExpnId, ExpnKind, SyntaxContext};
 use rustc_span::profiling::SpannedEventArgRecorder;
-use rustc_span::{AttrId, BlobDecoder, ByteSymbol, Span, SpanDecoder, SpanEncoder, Symbol, sym};
+use rustc_span::{
+    AttrId, BlobDecoder, ByteSymbol, SourceFileHash, SourceFileHashAlgorithm, Span, SpanDecoder,
+    SpanEncoder, Symbol, sym,
+};
 use tracing::debug;
 
 use crate::base::ExtCtxt;
@@ -56,7 +59,7 @@ use crate::proc_macro::exec_strategy;
 use crate::proc_macro_server::{self, ExpnSites, Rustc};
 
 /// Bumped whenever the key or the entry encoding changes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 
 /// Proc-macro crates whose macros are known to read files, databases or the environment
 /// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
@@ -344,6 +347,8 @@ pub struct ExpandCache {
     stats: RecSessionStats,
     invocations: u64,
     capture: Option<OutputCapture>,
+    /// The buffer entries are encoded into, reused from one store to the next.
+    scratch: Vec<u8>,
 }
 
 impl ExpandCache {
@@ -389,6 +394,7 @@ impl ExpandCache {
             stats: RecSessionStats::default(),
             invocations: 0,
             capture: None,
+            scratch: Vec::new(),
         }
     }
 
@@ -478,6 +484,10 @@ impl ExpandCache {
         });
         let c = match found {
             Err(name) => MacroCrate { name, fingerprint: None },
+            // A crate denied as a whole is never cached: not worth reading its dylib.
+            Ok((name, ..)) if self.is_crate_denied(name.as_str()) => {
+                MacroCrate { name, fingerprint: None }
+            }
             Ok((name, stable_crate_id, crate_hash, dylib)) => {
                 let fingerprint = self.dylib_hash(sess, name, &dylib).map(|contents| {
                     let mut hasher = StableHasher::new();
@@ -501,7 +511,7 @@ impl ExpandCache {
     /// rewrite of the file changes. The memo entry shows in `rustc-expand-cache stats` as the
     /// macro `<dylib hash>` of the crate.
     fn dylib_hash(&mut self, sess: &Session, crate_name: Symbol, path: &Path) -> Option<Fingerprint> {
-        let memo_key = dylib_memo_key(path);
+        let memo_key = std::fs::metadata(path).ok().and_then(|m| dylib_memo_key(path, &m));
         if let Some(key) = &memo_key
             && let Some(store) = self.store(sess)
             && let Ok(Some(value)) = store.get(key)
@@ -509,23 +519,21 @@ impl ExpandCache {
         {
             return Some(Fingerprint::from_le_bytes(bytes));
         }
-        let contents = match std::fs::read(path) {
-            Ok(contents) => contents,
+        let hash = match hash_dylib(path) {
+            Ok(hash) => hash,
             Err(err) => {
                 debug!(?path, ?err, "cannot read proc-macro dylib");
                 return None;
             }
         };
-        let mut hasher = StableHasher::new();
-        contents.len().hash_stable(&mut NoSpanHcx, &mut hasher);
-        hasher.write(&contents);
-        let hash = hasher.finish::<Fingerprint>();
         // Memoized only when the file did not change while it was read and is not so recent
         // that a rewrite could keep the same timestamps (as git does with "racy" entries).
+        let after = std::fs::metadata(path).ok();
         if let Some(key) = memo_key
             && !self.config.read_only
-            && dylib_memo_key(path).as_ref() == Some(&key)
-            && dylib_settled(path)
+            && let Some(after) = after
+            && dylib_memo_key(path, &after) == Some(key)
+            && dylib_settled(&after)
             && let Some(store) = self.store(sess)
         {
             let meta = RecEntryMeta {
@@ -544,12 +552,13 @@ impl ExpandCache {
     fn is_denied(&self, crate_name: Symbol, macro_name: Symbol) -> bool {
         let krate = crate_name.as_str();
         let mac = macro_name.as_str();
-        BUILTIN_DENY.contains(&krate)
-            || self
-                .config
-                .deny
-                .iter()
-                .any(|(c, m)| c == krate && m.as_deref().is_none_or(|m| m == mac))
+        self.is_crate_denied(krate)
+            || self.config.deny.iter().any(|(c, m)| c == krate && m.as_deref() == Some(mac))
+    }
+
+    /// Whether every macro of `krate` is denied (built in, or `RUSTC_EXPAND_CACHE_DENY=krate`).
+    fn is_crate_denied(&self, krate: &str) -> bool {
+        BUILTIN_DENY.contains(&krate) || self.config.deny.iter().any(|(c, m)| c == krate && m.is_none())
     }
 
     /// Whether verify mode found `crate_name::macro_name` to produce an output different from
@@ -759,6 +768,11 @@ impl ClientCall {
 struct InvocationKey {
     key: Fingerprint,
     input_spans: Vec<Span>,
+    /// Each distinct input span and its recorder expression id (3 + its rank among the
+    /// distinct input spans; 0-2 are the expansion sites).
+    span_ids: FxHashMap<Span, u32>,
+    /// The index in `input_spans` of each distinct input span, in order.
+    distinct: Vec<u32>,
 }
 
 fn compute_key(
@@ -790,20 +804,26 @@ fn compute_key(
         collect_input_spans(input, &mut input_spans);
     }
 
-    // The input span-equality partition: the client sees equal spans as one handle.
-    let mut first: FxHashMap<Span, u32> = FxHashMap::default();
+    // The input span-equality partition: the client sees equal spans as one handle. The
+    // recorder's span table is built here too (one hashing of the input spans, not two).
+    let mut span_ids: FxHashMap<Span, u32> = FxHashMap::default();
+    span_ids.reserve(input_spans.len() + 3);
+    let mut distinct = Vec::new();
     input_spans.len().hash_stable(hcx, &mut hasher);
     for (i, span) in input_spans.iter().enumerate() {
-        let j = *first.entry(*span).or_insert(i as u32);
-        j.hash_stable(hcx, &mut hasher);
+        let id = *span_ids.entry(*span).or_insert_with(|| {
+            distinct.push(i as u32);
+            2 + distinct.len() as u32
+        });
+        id.hash_stable(hcx, &mut hasher);
     }
-    if first.contains_key(&sites.call_site)
-        || first.contains_key(&sites.def_site)
-        || first.contains_key(&sites.mixed_site)
+    if span_ids.contains_key(&sites.call_site)
+        || span_ids.contains_key(&sites.def_site)
+        || span_ids.contains_key(&sites.mixed_site)
     {
         return Err("input span equal to an expansion site");
     }
-    Ok(InvocationKey { key: hasher.finish::<Fingerprint>(), input_spans })
+    Ok(InvocationKey { key: hasher.finish::<Fingerprint>(), input_spans, span_ids, distinct })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -968,16 +988,15 @@ fn verify_deny_key(crate_name: Symbol, macro_name: Symbol) -> [u8; 16] {
     hasher.finish::<Fingerprint>().to_le_bytes()
 }
 
-/// The store key under which the content hash of the dylib at `path` is memoized: a hash of
-/// its path and metadata. `None` where the metadata cannot be read (or off Unix).
-fn dylib_memo_key(path: &Path) -> Option<[u8; 16]> {
+/// The store key under which the content hash of the dylib at `path`, with metadata `m`, is
+/// memoized: a hash of its path and metadata. `None` off Unix.
+fn dylib_memo_key(path: &Path, m: &std::fs::Metadata) -> Option<[u8; 16]> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let m = std::fs::metadata(path).ok()?;
         let mut hasher = StableHasher::new();
         let hcx = &mut NoSpanHcx;
-        "rustc-expand-cache dylib hash".hash_stable(hcx, &mut hasher);
+        "rustc-expand-cache dylib hash (BLAKE3)".hash_stable(hcx, &mut hasher);
         FORMAT_VERSION.hash_stable(hcx, &mut hasher);
         path.as_os_str().as_encoded_bytes().hash_stable(hcx, &mut hasher);
         let fields = [m.dev(), m.ino(), m.size(), m.mtime() as u64, m.mtime_nsec() as u64];
@@ -987,17 +1006,16 @@ fn dylib_memo_key(path: &Path) -> Option<[u8; 16]> {
     }
     #[cfg(not(unix))]
     {
-        let _ = path;
+        let _ = (path, m);
         None
     }
 }
 
-/// Whether the file at `path` was last changed (ctime) more than two seconds ago.
-fn dylib_settled(path: &Path) -> bool {
+/// Whether the file with metadata `m` was last changed (ctime) more than two seconds ago.
+fn dylib_settled(m: &std::fs::Metadata) -> bool {
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        let Ok(m) = std::fs::metadata(path) else { return false };
         let now = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs() as i64);
@@ -1005,17 +1023,101 @@ fn dylib_settled(path: &Path) -> bool {
     }
     #[cfg(not(unix))]
     {
-        let _ = path;
+        let _ = m;
         false
     }
 }
 
+/// The content hash of the file at `path`: BLAKE3 (rustc's source-file hash), streamed.
+fn hash_file_contents(path: &Path) -> std::io::Result<Fingerprint> {
+    Ok(fingerprint_of(SourceFileHash::new(SourceFileHashAlgorithm::Blake3, File::open(path)?)?))
+}
+
+fn fingerprint_of(hash: SourceFileHash) -> Fingerprint {
+    let mut first = [0u8; 16];
+    first.copy_from_slice(&hash.hash_bytes()[..16]);
+    Fingerprint::from_le_bytes(first)
+}
+
+/// The content hash of a proc-macro dylib: of what the dynamic loader maps, for a 64-bit
+/// little-endian ELF file (the `PT_LOAD` segments, with the ELF and program headers), else of
+/// the whole file. Debug info and symbol tables, about two thirds of a debug-build dylib, cannot
+/// change what a macro does, and hashing them was most of a cold cache's cost; the crate's
+/// metadata section, which the compiler reads, is covered by the crate hash beside this one.
+/// (By hand: `rustc_expand` has no ELF reader among its dependencies, and this needs 5 fields.)
+fn hash_dylib(path: &Path) -> std::io::Result<Fingerprint> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let Some(ranges) = elf_loaded_ranges(&mut file, len)? else {
+        return hash_file_contents(path);
+    };
+    let mut image = Vec::with_capacity(ranges.iter().map(|&(_, n)| n as usize + 16).sum());
+    for (offset, size) in ranges {
+        image.extend_from_slice(&offset.to_le_bytes());
+        image.extend_from_slice(&size.to_le_bytes());
+        let start = image.len() as u64;
+        file.seek(SeekFrom::Start(offset))?;
+        // Not `read_exact` into a zeroed buffer: zeroing megabytes costs as much as hashing.
+        if (&mut file).take(size).read_to_end(&mut image)? as u64 != size {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        // The ELF header's fields locating the section headers (e_shoff, e_shentsize, e_shnum,
+        // e_shstrndx), which the loader ignores and `strip` changes, are hashed as zeros.
+        for (lo, hi) in [(0x28u64, 0x30u64), (0x3a, 0x40)] {
+            let (lo, hi) = (lo.max(offset), hi.min(offset + size));
+            if lo < hi {
+                image[(start + lo - offset) as usize..(start + hi - offset) as usize].fill(0);
+            }
+        }
+    }
+    Ok(fingerprint_of(SourceFileHash::new_in_memory(SourceFileHashAlgorithm::Blake3, &image)))
+}
+
+/// `(offset, size)` of the headers and of each `PT_LOAD` segment's bytes in the file, if it is
+/// a well-formed 64-bit little-endian ELF file; `None` for anything else.
+fn elf_loaded_ranges(file: &mut File, len: u64) -> std::io::Result<Option<Vec<(u64, u64)>>> {
+    const PT_LOAD: u32 = 1;
+    let mut header = [0u8; 64];
+    if len < 64 {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut header)?;
+    // Magic, ELFCLASS64, ELFDATA2LSB.
+    if header[..6] != [0x7f, b'E', b'L', b'F', 2, 1] {
+        return Ok(None);
+    }
+    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as u64;
+    let u64_at = |b: &[u8], at: usize| {
+        let mut v = [0u8; 8];
+        v.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(v)
+    };
+    let (phoff, phentsize, phnum) = (u64_at(&header, 0x20), u16_at(&header, 0x36), u16_at(&header, 0x38));
+    let table_end = phoff.checked_add(phentsize * phnum);
+    if phentsize < 56 || phnum == 0 || table_end.is_none_or(|end| end > len) {
+        return Ok(None);
+    }
+    let mut table = vec![0u8; (phentsize * phnum) as usize];
+    file.seek(SeekFrom::Start(phoff))?;
+    file.read_exact(&mut table)?;
+    let mut ranges = vec![(0, 64), (phoff, phentsize * phnum)];
+    for entry in table.chunks_exact(phentsize as usize) {
+        let p_type = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
+        if p_type != PT_LOAD {
+            continue;
+        }
+        let (offset, size) = (u64_at(entry, 0x08), u64_at(entry, 0x20));
+        if offset.checked_add(size).is_none_or(|end| end > len) {
+            return Ok(None);
+        }
+        ranges.push((offset, size));
+    }
+    Ok(if ranges.len() > 2 { Some(ranges) } else { None })
+}
+
 fn hash_file(path: &str) -> Option<Fingerprint> {
-    let contents = std::fs::read(path).ok()?;
-    let mut hasher = StableHasher::new();
-    contents.len().hash_stable(&mut NoSpanHcx, &mut hasher);
-    hasher.write(&contents);
-    Some(hasher.finish::<Fingerprint>())
+    hash_file_contents(Path::new(path)).ok()
 }
 
 /// Records, during a client run, what is needed to store its result: where the spans come from
@@ -1028,38 +1130,55 @@ pub(crate) struct ExpandRecorder {
     values: Vec<Option<Span>>,
     replays: Vec<Replay>,
     checks: Vec<Check>,
-    gallery_seen: FxHashSet<Symbol>,
+    /// Symbols noted in the gallery, a bitmap by symbol index (dense; cheaper than hashing).
+    gallery_seen: Vec<u64>,
     /// Diagnostics of the macro, emitted after the run.
     deferred: Vec<Diagnostic<Span>>,
     tainted: Option<&'static str>,
 }
 
 impl ExpandRecorder {
-    fn new(sites: &ExpnSites, input_spans: &[Span]) -> ExpandRecorder {
-        let mut rec = ExpandRecorder {
-            span_ids: Default::default(),
-            exprs: Vec::new(),
-            values: Vec::new(),
+    /// A recorder whose span table starts with the expansion sites and the distinct input
+    /// spans of `ikey` (taken from it).
+    fn new(sites: &ExpnSites, ikey: &mut InvocationKey) -> ExpandRecorder {
+        let mut span_ids = std::mem::take(&mut ikey.span_ids);
+        let mut exprs = Vec::with_capacity(3 + ikey.distinct.len());
+        let mut values = Vec::with_capacity(3 + ikey.distinct.len());
+        // Equal sites are one expression (the client sees one handle); `compute_key` numbered
+        // the input spans after three.
+        let sites = [
+            (sites.call_site, SpanExpr::CallSite),
+            (sites.def_site, SpanExpr::DefSite),
+            (sites.mixed_site, SpanExpr::MixedSite),
+        ];
+        for (span, expr) in sites {
+            if !values.contains(&Some(span)) {
+                span_ids.insert(span, exprs.len() as u32);
+                exprs.push(expr);
+                values.push(Some(span));
+            }
+        }
+        if exprs.len() < 3 {
+            let missing = 3 - exprs.len() as u32;
+            for &i in &ikey.distinct {
+                if let Some(id) = span_ids.get_mut(&ikey.input_spans[i as usize]) {
+                    *id -= missing;
+                }
+            }
+        }
+        for &i in &ikey.distinct {
+            exprs.push(SpanExpr::Input(i));
+            values.push(Some(ikey.input_spans[i as usize]));
+        }
+        ExpandRecorder {
+            span_ids,
+            exprs,
+            values,
             replays: Vec::new(),
             checks: Vec::new(),
-            gallery_seen: Default::default(),
+            gallery_seen: Vec::new(),
             deferred: Vec::new(),
             tainted: None,
-        };
-        rec.add(sites.call_site, SpanExpr::CallSite);
-        rec.add(sites.def_site, SpanExpr::DefSite);
-        rec.add(sites.mixed_site, SpanExpr::MixedSite);
-        for (i, span) in input_spans.iter().enumerate() {
-            rec.add(*span, SpanExpr::Input(i as u32));
-        }
-        rec
-    }
-
-    fn add(&mut self, span: Span, expr: SpanExpr) {
-        if !self.span_ids.contains_key(&span) {
-            self.span_ids.insert(span, self.exprs.len() as u32);
-            self.exprs.push(expr);
-            self.values.push(Some(span));
         }
     }
 
@@ -1163,9 +1282,18 @@ impl ExpandRecorder {
     /// `symbol_gallery.insert(sym, span)` happened; only the first insertion of a symbol can
     /// have an effect.
     pub(crate) fn note_ident(&mut self, sym: Symbol, span: Span) {
-        if self.tainted.is_some() || !self.gallery_seen.insert(sym) {
+        if self.tainted.is_some() {
             return;
         }
+        let index = sym.as_u32() as usize;
+        let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if word >= self.gallery_seen.len() {
+            self.gallery_seen.resize(word + 1, 0);
+        }
+        if self.gallery_seen[word] & bit != 0 {
+            return;
+        }
+        self.gallery_seen[word] |= bit;
         match self.span_ids.get(&span) {
             Some(&id) => self.replays.push(Replay::Ident(sym, id)),
             None => self.taint("identifier with an unknown span"),
@@ -1184,6 +1312,9 @@ const ENTRY_MAGIC: u32 = 0x5245_4302;
 struct ExpandCacheEncoder<'r> {
     enc: MemEncoder,
     span_ids: &'r FxHashMap<Span, u32>,
+    /// The last span encoded and its index: runs of tokens with one span (`quote!` with
+    /// `Span::call_site()`) are the common case.
+    last: Option<(Span, u32)>,
     failed: Option<&'static str>,
 }
 
@@ -1208,8 +1339,16 @@ impl Encoder for ExpandCacheEncoder<'_> {
 
 impl SpanEncoder for ExpandCacheEncoder<'_> {
     fn encode_span(&mut self, span: Span) {
+        if let Some((last, id)) = self.last
+            && last == span
+        {
+            return self.enc.emit_u32(id);
+        }
         match self.span_ids.get(&span) {
-            Some(&id) => self.enc.emit_u32(id),
+            Some(&id) => {
+                self.last = Some((span, id));
+                self.enc.emit_u32(id)
+            }
             None => {
                 self.failed.get_or_insert("output span of unknown origin");
                 self.enc.emit_u32(u32::MAX)
@@ -1327,8 +1466,7 @@ impl SpanDecoder for ExpandCacheDecoder<'_> {
 /// not a plain string literal. The literal paths are collected into `included`: they become
 /// content-hash preconditions (`Check::Include`).
 fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), &'static str> {
-    let trees: Vec<&TokenTree> = stream.iter().collect();
-    for (i, tree) in trees.iter().enumerate() {
+    for (i, tree) in stream.iter().enumerate() {
         match tree {
             TokenTree::Token(token, _) => match token.kind {
                 TokenKind::Literal(token::Lit { kind: token::LitKind::Err(_), .. }) => {
@@ -1337,9 +1475,9 @@ fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), 
                 TokenKind::Ident(name, IdentIsRaw::No)
                     if matches!(name, sym::include_str | sym::include_bytes) =>
                 {
-                    match included_path(&trees[i + 1..]) {
+                    match included_path(stream.get(i + 1), stream.get(i + 2)) {
                         Some(path) => included.push(path),
-                        None if matches!(trees.get(i + 1), Some(TokenTree::Token(t, _)) if t.kind == TokenKind::Bang) => {
+                        None if matches!(stream.get(i + 1), Some(TokenTree::Token(t, _)) if t.kind == TokenKind::Bang) => {
                             return Err("`include_str!`/`include_bytes!` of a computed path in output");
                         }
                         // The identifier, not a call of the macro.
@@ -1354,9 +1492,11 @@ fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), 
     Ok(())
 }
 
-/// The path of `! ( "literal" )`, as the tokens after `include_str`/`include_bytes`, unescaped.
-fn included_path(rest: &[&TokenTree]) -> Option<String> {
-    let [TokenTree::Token(bang, _), TokenTree::Delimited(_, _, _, args), ..] = rest else {
+/// The path of `! ( "literal" )`, as the two trees after `include_str`/`include_bytes`,
+/// unescaped.
+fn included_path(bang: Option<&TokenTree>, args: Option<&TokenTree>) -> Option<String> {
+    let (Some(TokenTree::Token(bang, _)), Some(TokenTree::Delimited(_, _, _, args))) = (bang, args)
+    else {
         return None;
     };
     if bang.kind != TokenKind::Bang {
@@ -1449,15 +1589,20 @@ fn read_opt_str(d: &mut ExpandCacheDecoder<'_>) -> Result<Option<String>, &'stat
     })
 }
 
+/// Encodes the entry into `buf` (cleared first; a buffer reused from store to store, so that
+/// encoding allocates nothing once it has grown).
 fn encode_entry(
+    buf: Vec<u8>,
     rec: &ExpandRecorder,
     output: &TokenStream,
     expand_nanos: u64,
     sess: &Session,
     call_site: Span,
-) -> Result<Vec<u8>, &'static str> {
+) -> Result<Vec<u8>, (&'static str, Vec<u8>)> {
     let mut included = Vec::new();
-    check_output(output, &mut included)?;
+    if let Err(why) = check_output(output, &mut included) {
+        return Err((why, buf));
+    }
     let include_checks: Vec<Check> = included
         .into_iter()
         .map(|path| {
@@ -1465,14 +1610,8 @@ fn encode_entry(
             Check::Include(path, hash)
         })
         .collect();
-    let mut tokens =
-        ExpandCacheEncoder { enc: MemEncoder::new(), span_ids: &rec.span_ids, failed: None };
-    output.encode(&mut tokens);
-    if let Some(why) = tokens.failed {
-        return Err(why);
-    }
-
-    let mut e = MemEncoder::new();
+    let mut e = MemEncoder { data: buf };
+    e.data.clear();
     e.emit_u32(ENTRY_MAGIC);
     e.emit_u64(expand_nanos);
     e.emit_usize(rec.exprs.len());
@@ -1508,15 +1647,16 @@ fn encode_entry(
             }
         }
     }
-    // The equality partition of the expressions' values: (expression, first equal one).
-    let mut first: FxHashMap<Span, u32> = FxHashMap::default();
+    // The equality partition of the expressions' values: (expression, first equal one). The
+    // sites and the input spans are distinct by construction; `span_ids` maps every value to
+    // the first expression that had it, so only the span operations' values need a look.
     let mut equal = Vec::new();
     for (k, value) in rec.values.iter().enumerate() {
-        if let Some(span) = value {
-            let j = *first.entry(*span).or_insert(k as u32);
-            if j != k as u32 {
-                equal.push((k as u32, j));
-            }
+        if let (SpanExpr::Op { .. }, Some(span)) = (&rec.exprs[k], value)
+            && let Some(&j) = rec.span_ids.get(span)
+            && j != k as u32
+        {
+            equal.push((k as u32, j));
         }
     }
     e.emit_usize(equal.len());
@@ -1586,7 +1726,12 @@ fn encode_entry(
             }
         }
     }
-    e.emit_raw_bytes(&tokens.enc.finish());
+    let mut tokens = ExpandCacheEncoder { enc: e, span_ids: &rec.span_ids, last: None, failed: None };
+    output.encode(&mut tokens);
+    let (failed, mut e) = (tokens.failed, tokens.enc);
+    if let Some(why) = failed {
+        return Err((why, e.finish()));
+    }
     e.emit_raw_bytes(MAGIC_END_BYTES);
     Ok(e.finish())
 }
@@ -2041,7 +2186,7 @@ fn expand_with_cache(
             compute_key(cache, ecx, crate_fingerprint, kind, macro_name, &call.inputs(), &sites)
         })()
     };
-    let ikey = match prepared {
+    let mut ikey = match prepared {
         Ok(ikey) => ikey,
         Err(why) => {
             debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: uncacheable input");
@@ -2104,7 +2249,7 @@ fn expand_with_cache(
 
     // Miss (or verification): run the macro with a recording server.
     cache.stats.misses += 1;
-    let mut rec = ExpandRecorder::new(&sites, &ikey.input_spans);
+    let mut rec = ExpandRecorder::new(&sites, &mut ikey);
     let err_count = ecx.dcx().err_count();
     if cache.capture.is_none() {
         cache.capture = OutputCapture::new(&cache.config.dir);
@@ -2156,7 +2301,8 @@ fn expand_with_cache(
     }
 
     let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_store");
-    match encode_entry(&rec, output, expand_nanos, ecx.sess, sites.call_site) {
+    let buf = std::mem::take(&mut cache.scratch);
+    match encode_entry(buf, &rec, output, expand_nanos, ecx.sess, sites.call_site) {
         Ok(value) => {
             let crate_name = macro_crate.name.as_str();
             let name = macro_name.as_str();
@@ -2175,10 +2321,12 @@ fn expand_with_cache(
                 Some(Err(reason)) => debug!(%reason, "proc-macro cache: put failed"),
                 None => {}
             }
+            cache.scratch = value;
         }
-        Err(why) => {
+        Err((why, buf)) => {
             debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: unencodable output");
             cache.stats.uncacheable += 1;
+            cache.scratch = buf;
         }
     }
     res
