@@ -42,7 +42,13 @@ Edits / situations (each on `cargo check` unless named build-*):
 
 Per cell: one profiled run (-Zself-profile, workload crate only; gives the time
 inside proc-macro execution, `expand_proc_macro`, and the cache's own labels) and
---repeats timed runs without profiling (median, min, max of wall time).
+--repeats timed runs without profiling (median, min, max of wall time). With
+--instructions N, N more runs per cell in each of --instruction-columns (default off
+and cold) in which the workload crate's compiler runs under cachegrind (needs
+valgrind): its user-space instruction count, which does not depend on what else the
+machine does, so that differences of a few percent are measurable (the cost of a
+cold cache); kernel time (the cache's fsync) is not in it and is reported from the
+profile (`flush`).
 """
 from __future__ import annotations
 
@@ -277,6 +283,16 @@ def profsum(files: list[Path]) -> dict | None:
     return res
 
 
+def cachegrind_counts(rundir: Path) -> list[int]:
+    """Instruction counts (`summary:` line) of the cachegrind output files in rundir."""
+    counts = []
+    for f in sorted(rundir.glob("cachegrind.out.*")):
+        for line in f.read_text().splitlines():
+            if line.startswith("summary:"):
+                counts.append(int(line.split()[1]))
+    return counts
+
+
 class Runner:
     def __init__(self, args):
         self.args = args
@@ -392,6 +408,8 @@ class Runner:
         env = self.env(w, col, mode, flags, report)
         if env_extra:
             env.update(env_extra)
+        if kind == "count":
+            env["BENCH_CACHEGRIND"] = str(rundir)
         c = COLUMN_DEF[col]
         if c["clear"]:
             cd = self.cache_dir(w, col)
@@ -405,10 +423,11 @@ class Runner:
         wall = time.perf_counter() - t
         ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpu = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+        sys_time = ru1.ru_stime - ru0.ru_stime
         recompiled = bool(re.search(r"^\s*(Checking|Compiling) " + re.escape(w.package) + r" ", p.stderr, re.M))
         units = len(re.findall(r"^\s*(?:Checking|Compiling) ", p.stderr, re.M))
         rec = dict(workload=w.name, edit=edit, column=col, step=step, kind=kind, wall_s=round(wall, 4),
-                   cpu_s=round(cpu, 4),
+                   cpu_s=round(cpu, 4), sys_s=round(sys_time, 4),
                    rc=p.returncode, recompiled=recompiled, units=units, load1=round(load0, 2),
                    tc=self.stamp,
                    busy=bool(builds_running(BUSY_PATTERN)), t=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"))
@@ -418,6 +437,10 @@ class Runner:
         rep = read_report(report, w.crates)
         if rep is not None and c["tc"] == "ours":
             rec.update(rep)
+        if kind == "count":
+            counts = cachegrind_counts(rundir)
+            rec["instr"] = sum(counts) if counts else None
+            rec["instr_files"] = len(counts)
         if profile:
             files = [f for f in prof.glob("*.mm_profdata") if f.name.split("-")[0] in w.crates]
             try:
@@ -442,6 +465,8 @@ class Runner:
                 extra = f" hits={rec['hits']} misses={rec['misses']}"
             if rec.get("prof"):
                 extra += f" pm={rec['prof']['pm_ns'] / 1e6:.0f}ms"
+            if rec.get("instr"):
+                extra += f" instructions={rec['instr'] / 1e9:.3f}G"
             log(f"[{self.done}/{self.planned} eta {eta / 60:.0f}m] {w.name} {edit} {col:7} {kind}#{step}"
                 f" {wall:6.2f}s{'' if recompiled else ' (no recompile!)'}{extra} load={load0:.1f}")
         return rec
@@ -458,10 +483,14 @@ class Runner:
             self.warmup(w, cols, {mode})
         sub = "build" if mode == "build" else "check"
         steps = [("profile", True)] + [("timed", False)] * reps
+        icols = [c for c in cols if c in self.args.instruction_columns]
+        if icols:
+            steps += [("count", False)] * self.args.instructions
         for step, (kind, profile) in enumerate(steps):
             self.n += 1
             n = self.n
-            order = cols[step % len(cols):] + cols[:step % len(cols)]
+            scols = icols if kind == "count" else cols
+            order = scols[step % len(scols):] + scols[:step % len(scols)]
             kindname = edit.split("-", 1)[1] if "-" in edit and edit not in SITUATIONS else None
             if kindname:
                 w.edit(self.src, kindname, n)
@@ -564,10 +593,14 @@ def summarize(records: list[dict]) -> list[dict]:
         if r["rc"] != 0:
             c["failed"] += 1
             continue
+        if r["kind"] == "count" and r.get("instr"):
+            c.setdefault("instrs", []).append(r["instr"])
         if r["kind"] == "timed":
             c["walls"].append(r["wall_s"])
             if "cpu_s" in r:
                 c.setdefault("cpus", []).append(r["cpu_s"])
+            if "sys_s" in r:
+                c.setdefault("syss", []).append(r["sys_s"])
         if r["kind"] == "profile" and r.get("prof"):
             c["pm_ms"] = r["prof"]["pm_ns"] / 1e6
             bym = r["prof"].get("pm_by_macro", {})
@@ -590,6 +623,9 @@ def summarize(records: list[dict]) -> list[dict]:
         c["max"] = max(w) if w else None
         c["n"] = len(w)
         c["cpu_median"] = med(c.get("cpus", []))
+        c["sys_median"] = med(c.get("syss", []))
+        ins = c.get("instrs", [])
+        c["instr_median"], c["instr_min"], c["instr_max"] = (med(ins), min(ins), max(ins)) if ins else (None,) * 3
         for k in ("hits", "misses", "stored", "uncacheable"):
             if k in c:
                 c[k] = med(c[k])
@@ -617,6 +653,10 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
           " | attr+fn-like share (off) | removed by warm | removed by off-Z | removed by stock-Z | warm hit rate | uncacheable "
           "| cache work ms warm (lookup+hit / flush) | cache work ms cold (lookup+store / flush) | cache KiB |",
           "|" + "---|" * (2 + len(cols) + 9)]
+    icols = [c for c in cols if any(s["column"] == c and s.get("instr_median") for s in summary)]
+    t3 = ["| workload | edit | " + " | ".join(f"{c} G instr" for c in icols) +
+          " | cold/off instr | cold flush ms / off wall | warm/off instr |",
+          "|" + "---|" * (2 + len(icols) + 3)]
     for wl in wls:
         for e in edits:
             if not any((wl, e, c) in by for c in cols):
@@ -627,7 +667,8 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
             for col in cols:
                 c = g(col)
                 m = c.get("median")
-                for k in ("median", "min", "max", "n", "cpu_median", "pm_ms", "pm_derive_ms", "pm_attr_fn_ms"):
+                for k in ("median", "min", "max", "n", "cpu_median", "sys_median", "pm_ms", "pm_derive_ms", "pm_attr_fn_ms",
+                          "instr_median", "instr_min", "instr_max"):
                     row[f"{col}_{k}"] = c.get(k)
                 if m is None:
                     wcells.append("-")
@@ -667,7 +708,23 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                        warm_pm_by_macro_ms=wc.get("pm_by_macro_ms"),
                        warm_cache_ms=wc.get("cache_ms"), warm_flush_ms=wc.get("flush_ms"),
                        cold_cache_ms=g("cold").get("cache_ms"), cold_flush_ms=g("cold").get("flush_ms"))
+            def iratio(a, b):
+                ma, mb = g(a).get("instr_median"), g(b).get("instr_median")
+                return (ma / mb) if ma and mb else None
+
+            row.update(cold_over_off_instr=iratio("cold", "off"), warm_over_off_instr=iratio("warm", "off"))
             rows.append(row)
+            if any(g(c).get("instr_median") for c in icols):
+                icells = []
+                for col in icols:
+                    c = g(col)
+                    icells.append("-" if not c.get("instr_median") else
+                                  f"{c['instr_median'] / 1e9:.3f}±{(c['instr_max'] - c['instr_min']) / 2e9:.3f}")
+                fl = g("cold").get("flush_ms")
+                fl_share = f"{fl:.0f} / {1000 * off['median']:.0f}" if fl is not None and off.get("median") else "-"
+                t3.append("| " + " | ".join([wl, e] + icells + [
+                    "-" if row["cold_over_off_instr"] is None else f"{row['cold_over_off_instr']:.4f}", fl_share,
+                    "-" if row["warm_over_off_instr"] is None else f"{row['warm_over_off_instr']:.3f}"]) + " |")
             t1.append("| " + " | ".join([wl, e] + wcells + [
                 rt(row["warm_over_off"]), rt(row["warm_over_offZ"]), rt(row["warm_over_stock"]),
                 rt(row["warm_over_stockZ"]), rt(row["cold_over_off"]), rt(row["off_over_stock"])]) + " |")
@@ -681,6 +738,11 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
             "\n\nTime inside proc-macro execution (`expand_proc_macro`, -Zself-profile, one profiled run "
             "per cell, workload crate only), and what each cache removed of it against the same binary "
             "without it.\n\n" + "\n".join(t2))
+    if len(t3) > 2:
+        text += ("\n\nUser-space instructions executed by the workload crate's compiler (cachegrind; median ± half "
+                 "the range over the instruction-count runs, billions), the cold cache's LMDB commit (kernel time, "
+                 "not counted by cachegrind; `flush`, from the profiled run) beside `off`'s wall time.\n\n"
+                 + "\n".join(t3))
     return text, rows
 
 
@@ -751,12 +813,32 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
     cold = []
     for r in edits:
         c, o = r.get("cold_median"), r.get("off_median")
-        if c is None or o is None:
+        # fewer than 3 timed runs: no spread to speak of (instruction-count runs)
+        if c is None or o is None or min(r.get("cold_n") or 0, r.get("off_n") or 0) < 3:
             continue
         spread = max((r["cold_max"] - r["cold_min"]) / 2, (r["off_max"] - r["off_min"]) / 2)
         cold.append((r, c / o - 1, abs(c - o) > spread))
     over = [x for x in cold if x[1] > 0.03]
-    out.append(f"- cold cache costs <= 3% over cache off: {'MET' if cold and not over else 'MISSED'} "
+    icold = []
+    for r in rows:
+        c, o = r.get("cold_instr_median"), r.get("off_instr_median")
+        if not c or not o:
+            continue
+        spread = max(r["cold_instr_max"] - r["cold_instr_min"], r["off_instr_max"] - r["off_instr_min"]) / o
+        # the commit's fsync is kernel time: cachegrind does not see it, the profile does
+        flush = (r.get("cold_flush_ms") or 0) / 1000 / r["off_median"] if r.get("off_median") else 0
+        icold.append((r, c / o - 1 + flush, spread, flush))
+    if icold:
+        iover = [x for x in icold if x[1] > 0.03 or x[2] >= abs(x[1])]
+        out.append(f"- cold cache costs <= 3% over cache off, by instruction count (cachegrind, deterministic) "
+                   f"plus the commit's fsync time over off's wall time: {'MET' if not iover else 'MISSED'} "
+                   f"({len(icold) - len(iover)} of {len(icold)} cells; per cell cost, [largest spread of the "
+                   f"counts], (fsync share): "
+                   + ", ".join(f"{r['workload']}/{r['edit']} {100 * d:+.2f}% [{100 * sp:.3f}%] ({100 * fl:.2f}%)"
+                               for r, d, sp, fl in icold) + ")")
+    if not cold:
+        return "\n".join(out)
+    out.append(f"- cold cache costs <= 3% over cache off, by wall time: {'MET' if cold and not over else 'MISSED'} "
                f"({len(cold) - len(over)} of {len(cold)} check cells within 3%; per cell, + means slower, * = the "
                f"difference is larger than the half-ranges: "
                + ", ".join(f"{r['workload']}/{r['edit']} {100 * d:+.0f}%{'*' if sig else ''}" for r, d, sig in cold) + ")")
@@ -820,7 +902,7 @@ def write_outputs(records: list[dict], meta: dict, out: Path) -> str:
     text = json.dumps(dict(meta=meta, cells=summary, rows=rows, runs=records), indent=1)
     (out / "results.json").write_text(redact_paths(text))
     with (out / "runs.csv").open("w", newline="") as fh:
-        keys = ["workload", "edit", "column", "step", "kind", "wall_s", "cpu_s", "rc", "recompiled", "hits", "misses",
+        keys = ["workload", "edit", "column", "step", "kind", "wall_s", "cpu_s", "sys_s", "instr", "rc", "recompiled", "hits", "misses",
                 "stored", "uncacheable", "cache_bytes", "pm_ms", "pm_count", "cache_lookup_ms", "cache_hit_ms",
                 "cache_store_ms", "cache_flush_ms", "load1", "busy", "t"]
         wr = csv.DictWriter(fh, keys, extrasaction="ignore")
@@ -870,6 +952,10 @@ def main() -> None:
     ap.add_argument("--no-wait", action="store_true", help="do not wait while x.py builds run")
     ap.add_argument("--keep-runs", action="store_true", help="keep per-run profiles and reports")
     ap.add_argument("--fetch-only", action="store_true", help="fetch (and lock) the workloads, then stop")
+    ap.add_argument("--instructions", type=int, default=0, metavar="N",
+                    help="N runs per cell and instruction column with the workload crate under cachegrind")
+    ap.add_argument("--instruction-columns", default="off,cold",
+                    help="columns of the instruction-count runs (default off,cold)")
     ap.add_argument("--report", default=None, help="only re-render table and plot from a results.json")
     args = ap.parse_args()
 
@@ -903,6 +989,14 @@ def main() -> None:
         assert e in ALL_EDITS, f"unknown edit {e}; known: {ALL_EDITS}"
     for c in cols:
         assert c in COLUMN_DEF, f"unknown column {c}; known: {ALL_COLUMNS}"
+    if args.instructions < 0:
+        ap.error(f"--instructions must be 0 or more, not {args.instructions}")
+    args.instruction_columns = [c for c in args.instruction_columns.split(",") if c]
+    for c in args.instruction_columns:
+        if c not in cols:
+            ap.error(f"--instruction-columns: {c!r} is not among --columns ({','.join(cols)})")
+    if args.instructions and not shutil.which("valgrind"):
+        ap.error("--instructions needs valgrind (cachegrind) on PATH: apt-get install valgrind")
     build_wls = set(args.build_workloads.split(","))
 
     if args.fetch_only:
@@ -926,6 +1020,7 @@ def main() -> None:
         ours_stamp=r.stamp, wait_pattern=WAIT_PATTERN,
         stock=str(r.stock), stock_vV=tool_versions(r.stock), cargo=str(r.cargo),
         repeats=args.repeats, situation_repeats=args.situation_repeats, columns=cols, edits=edits,
+        instructions=args.instructions, instruction_columns=args.instruction_columns,
         workloads={w.name: dict(package=w.package, version=w.version, why=w.cfg["why"].strip()) for w in wls},
         git=subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], text=True, capture_output=True).stdout.strip(),
     )
@@ -942,7 +1037,7 @@ def main() -> None:
     for w, wedits in plan:
         for e in wedits:
             reps = args.situation_repeats if e in SITUATIONS else args.repeats
-            n_runs += (reps + 1) * len(cols)
+            n_runs += (reps + 1) * len(cols) + args.instructions * len(args.instruction_columns)
     r.planned = n_runs
     log(f"plan: {n_runs} measured cargo runs")
 

@@ -7,10 +7,17 @@
 # Works under `cargo clippy` too (cargo runs: wrapper clippy-driver rustc ARGS).
 # $BENCH_PRELOAD (the off-je column only): a library preloaded into the compiler
 # process (jemalloc), for the build-flavour analysis.
+# $BENCH_CACHEGRIND (the instruction-count runs only): a directory; the workload's
+# compilation runs under cachegrind, which writes its instruction count there.
 if [ -n "$BENCH_PRELOAD" ]; then
     export LD_PRELOAD="$BENCH_PRELOAD"
 fi
-if [ -n "$CARGO_PRIMARY_PACKAGE" ] && [ -n "$BENCH_RUSTFLAGS" ]; then
+if [ -n "$CARGO_PRIMARY_PACKAGE" ]; then
+    if [ -n "$BENCH_CACHEGRIND" ]; then
+        # shellcheck disable=SC2086
+        exec valgrind -q --tool=cachegrind --cache-sim=no \
+            --cachegrind-out-file="$BENCH_CACHEGRIND/cachegrind.out.%p" "$@" $BENCH_RUSTFLAGS
+    fi
     # shellcheck disable=SC2086
     exec "$@" $BENCH_RUSTFLAGS
 fi
