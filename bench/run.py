@@ -228,6 +228,23 @@ def base_env() -> dict:
     return env
 
 
+def column_env(col: str, tc: Path, target: Path, cache_dir: Path, extra_flags: list[str]) -> dict:
+    """The environment of cargo in column `col` (COLUMN_DEF) with toolchain `tc`."""
+    c = COLUMN_DEF[col]
+    env = base_env()
+    env["PATH"] = f"{tc / 'bin'}:{env.get('PATH', '')}"
+    env["RUSTC"] = str(tc / "bin" / "rustc")
+    env["RUSTDOC"] = str(tc / "bin" / "rustdoc")
+    env["RUSTC_WRAPPER"] = str(WRAPPER)
+    env["CARGO_TARGET_DIR"] = str(target)
+    env["RUSTC_EXPAND_CACHE"] = c["cache"]
+    env["RUSTC_EXPAND_CACHE_DIR"] = str(cache_dir)
+    flags = (["-Zcache-proc-macros"] if c["z"] else []) + extra_flags
+    if flags:
+        env["BENCH_RUSTFLAGS"] = " ".join(flags)
+    return env
+
+
 def disk_bytes(p: Path) -> int:
     tot = 0
     if not p.exists():
@@ -330,23 +347,11 @@ class Runner:
         return WORK / "cache" / w.name / col
 
     def env(self, w: Workload, col: str, mode: str, extra_flags: list[str], report: Path | None) -> dict:
-        c = COLUMN_DEF[col]
-        tc = self.tc(col)
-        env = base_env()
-        env["PATH"] = f"{tc / 'bin'}:{env.get('PATH', '')}"
-        env["RUSTC"] = str(tc / "bin" / "rustc")
-        env["RUSTDOC"] = str(tc / "bin" / "rustdoc")
-        env["RUSTC_WRAPPER"] = str(WRAPPER)
-        env["CARGO_TARGET_DIR"] = str(self.target(w, col, mode))
-        env["RUSTC_EXPAND_CACHE"] = c["cache"]
-        env["RUSTC_EXPAND_CACHE_DIR"] = str(self.cache_dir(w, col))
+        env = column_env(col, self.tc(col), self.target(w, col, mode), self.cache_dir(w, col), extra_flags)
         if report is not None:
             env["RUSTC_EXPAND_CACHE_REPORT"] = str(report)
-        if c.get("jemalloc"):
+        if COLUMN_DEF[col].get("jemalloc"):
             env["BENCH_PRELOAD"] = str(self.args.jemalloc)
-        flags = (["-Zcache-proc-macros"] if c["z"] else []) + extra_flags
-        if flags:
-            env["BENCH_RUSTFLAGS"] = " ".join(flags)
         return env
 
     def cargo_cmd(self, w: Workload, sub: str) -> list[str]:
@@ -677,8 +682,8 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                     wcells.append(f"{m:.2f}±{half:.2f}" + (f" ({c['failed']} failed)" if c.get("failed") else ""))
                 pcells.append(pm(c.get("pm_ms")))
 
-            def ratio(a, b):
-                ma, mb = g(a).get("median"), g(b).get("median")
+            def ratio(a, b, key="median"):
+                ma, mb = g(a).get(key), g(b).get(key)
                 return (ma / mb) if ma and mb else None
 
             def removed(col, ref):
@@ -708,11 +713,8 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                        warm_pm_by_macro_ms=wc.get("pm_by_macro_ms"),
                        warm_cache_ms=wc.get("cache_ms"), warm_flush_ms=wc.get("flush_ms"),
                        cold_cache_ms=g("cold").get("cache_ms"), cold_flush_ms=g("cold").get("flush_ms"))
-            def iratio(a, b):
-                ma, mb = g(a).get("instr_median"), g(b).get("instr_median")
-                return (ma / mb) if ma and mb else None
-
-            row.update(cold_over_off_instr=iratio("cold", "off"), warm_over_off_instr=iratio("warm", "off"))
+            row.update(cold_over_off_instr=ratio("cold", "off", "instr_median"),
+                       warm_over_off_instr=ratio("warm", "off", "instr_median"))
             rows.append(row)
             if any(g(c).get("instr_median") for c in icols):
                 icells = []

@@ -58,12 +58,7 @@ def check_column(col: str, work: Path, ours: Path, stock: Path, cargo: Path) -> 
     if not tmpl.exists():
         raise SystemExit(f"{tmpl} is missing: run `python3 bench/run.py --setup-only --workloads zoxide` first")
     subprocess.run(["cp", "-a", str(tmpl), str(target)], check=True)
-    env = run.base_env()
-    env.update(PATH=f"{tc / 'bin'}:{env.get('PATH', '')}", RUSTC=str(tc / "bin" / "rustc"),
-               RUSTC_WRAPPER=str(run.WRAPPER), CARGO_TARGET_DIR=str(target),
-               RUSTC_EXPAND_CACHE=c["cache"], RUSTC_EXPAND_CACHE_DIR=str(cache))
-    if c["z"]:
-        env["BENCH_RUSTFLAGS"] = "-Zcache-proc-macros"
+    env = run.column_env(col, tc, target, cache, [])
     binary = target / "debug" / "zoxide"
     marker = MARKER.format(n=int(dt.datetime.now().timestamp()))
     cargo_build(cargo, src, env)                 # first build (fills a cache)
