@@ -708,44 +708,82 @@ fn replace_file(path: &Path, contents: &[u8]) {
     std::fs::rename(&tmp, path).expect("rename it over the dylib");
 }
 
-/// The identity of a macro crate is the part of its dylib that the loader maps: without its
-/// debug info (two thirds of a debug-build dylib, not hashed) every entry still hits; one
-/// byte changed in its constant data, with the crate hash the compiler sees unchanged, loses
-/// them all.
-#[test]
-fn dylib_identity_is_its_loaded_image() {
-    let (c, cacheable) = edges_after_cold_check();
-    let dylib = edges_macro_dylib(&c);
-    let full = std::fs::read(&dylib).expect("read the dylib");
-
-    let stripped = dylib.with_extension("so.stripped");
+/// Runs `objcopy` with `args` on `dylib`, writing a new file renamed over it.
+fn objcopy(dylib: &Path, args: &[&str]) {
+    let out = dylib.with_extension("so.objcopy");
     let status = std::process::Command::new("objcopy")
-        .arg("--strip-debug")
-        .arg(&dylib)
-        .arg(&stripped)
+        .args(args)
+        .arg(dylib)
+        .arg(&out)
         .status()
         .expect("run objcopy (binutils)");
-    assert!(status.success(), "objcopy --strip-debug failed");
-    let stripped_len = std::fs::metadata(&stripped).expect("stripped dylib").len();
-    assert!(stripped_len * 2 < full.len() as u64, "{stripped_len} of {} bytes left", full.len());
-    std::fs::rename(&stripped, &dylib).expect("rename the stripped dylib over the dylib");
-    c.touch("src/lib.rs");
-    let no_debug = c.counts(&["check", "--locked"], "cache_edges");
-    assert_eq!((no_debug.hits, no_debug.stored), (cacheable, 0), "{no_debug:?}");
+    assert!(status.success(), "objcopy {args:?} failed");
+    std::fs::rename(&out, dylib).expect("rename objcopy's output over the dylib");
+}
+
+/// The dylib without its GNU build ID, so that its identity is a hash of its loaded image.
+fn remove_build_id(dylib: &Path) {
+    objcopy(dylib, &["--remove-section", ".note.gnu.build-id"]);
+}
+
+/// The GNU build ID of `dylib`, as `readelf -n` prints it (hex).
+fn build_id(dylib: &Path) -> Option<String> {
+    let out = std::process::Command::new("readelf").arg("-n").arg(dylib).output().expect("run readelf");
+    let notes = String::from_utf8_lossy(&out.stdout).into_owned();
+    notes.lines().find_map(|l| l.trim().strip_prefix("Build ID: ").map(str::to_owned))
+}
+
+/// `dylib` with every occurrence of `from` replaced by `to` (same length), renamed over it.
+fn patch_bytes(dylib: &Path, from: &[u8], to: &[u8]) {
+    let mut bytes = std::fs::read(dylib).expect("read the dylib");
+    let at: Vec<usize> =
+        bytes.windows(from.len()).enumerate().filter(|(_, w)| *w == from).map(|(i, _)| i).collect();
+    assert!(!at.is_empty(), "{from:?} is not in the dylib");
+    for i in at {
+        bytes[i..i + to.len()].copy_from_slice(to);
+    }
+    replace_file(dylib, &bytes);
+}
+
+/// The identity of a macro crate's dylib is its GNU build ID (a hash of the linked file that
+/// the linker computes): without debug info every entry still hits, another build ID loses
+/// them all. Without a build ID, it is a hash of what the loader maps: stable from session to
+/// session, and one byte changed in its constant data, with the crate hash the compiler sees
+/// unchanged, loses every entry.
+#[test]
+fn dylib_identity_is_its_build_id_else_its_loaded_image() {
+    let (c, cacheable) = edges_after_cold_check();
+    let dylib = edges_macro_dylib(&c);
+    let check = |what: &str, hits: u64, stored: u64| {
+        c.touch("src/lib.rs");
+        let counts = c.counts(&["check", "--locked"], "cache_edges");
+        assert_eq!((counts.hits, counts.stored), (hits, stored), "{what}: {counts:?}");
+    };
+
+    let full_len = std::fs::metadata(&dylib).expect("the dylib").len();
+    objcopy(&dylib, &["--strip-debug"]);
+    let stripped_len = std::fs::metadata(&dylib).expect("the stripped dylib").len();
+    assert!(stripped_len * 2 < full_len, "{stripped_len} of {full_len} bytes left");
+    check("without debug info", cacheable, 0);
+
+    let id = build_id(&dylib).expect("the fixture's macro dylib has a GNU build ID (cc --build-id)");
+    let mut raw: Vec<u8> = (0..id.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&id[i..i + 2], 16).expect("hex build ID"))
+        .collect();
+    let old = raw.clone();
+    raw[0] ^= 0xff;
+    patch_bytes(&dylib, &old, &raw);
+    check("another build ID", 0, cacheable);
+
+    remove_build_id(&dylib);
+    assert_eq!(build_id(&dylib), None);
+    check("no build ID", 0, cacheable);
+    check("no build ID, again", cacheable, 0);
 
     // `noisy!`'s message, in .rodata: H for h.
-    let needle = b"hello from a noisy proc macro";
-    let mut patched = std::fs::read(&dylib).expect("read the stripped dylib");
-    let at: Vec<usize> =
-        patched.windows(needle.len()).enumerate().filter(|(_, w)| w == needle).map(|(i, _)| i).collect();
-    assert!(!at.is_empty(), "the message is not in the dylib");
-    for i in at {
-        patched[i] = b'H';
-    }
-    replace_file(&dylib, &patched);
-    c.touch("src/lib.rs");
-    let changed = c.counts(&["check", "--locked"], "cache_edges");
-    assert_eq!((changed.hits, changed.stored), (0, cacheable), "{changed:?}");
+    patch_bytes(&dylib, b"hello from a noisy proc macro", b"H");
+    check("one byte of constant data changed", 0, cacheable);
 }
 
 /// A macro crate denied as a whole is never cached, so its dylib is not even read: no memo
@@ -757,6 +795,8 @@ fn dylib_of_a_denied_crate_is_not_read() {
     let (out, counts) = c.ok_env(&["check", "--locked"], &deny);
     let first = of(&counts, "cache_edges", &out);
     assert_eq!((first.stored, first.uncacheable), (0, EDGES_INVOCATIONS), "{first:?}");
+    // Without a build ID, a dylib that is read is hashed and memoized.
+    remove_build_id(&edges_macro_dylib(&c));
     std::thread::sleep(std::time::Duration::from_secs(3));
     c.touch("src/lib.rs");
     c.ok_env(&["check", "--locked"], &deny);
@@ -770,13 +810,27 @@ fn dylib_of_a_denied_crate_is_not_read() {
 #[test]
 fn dylib_hash_is_memoized_by_file_metadata() {
     let (c, cacheable) = edges_after_cold_check();
-    // A dylib written less than two seconds ago is hashed but not memoized (a rewrite within
-    // the timestamps' granularity could go unnoticed).
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    c.touch("src/lib.rs");
-    let warm = c.counts(&["check", "--locked"], "cache_edges");
+    // A touch-recheck once the dylib is old enough to be memoized (a dylib written less than
+    // two seconds ago is hashed but not memoized: a rewrite within the timestamps' granularity
+    // could go unnoticed), and the memo entries after it.
+    let settled_check = || {
+        std::thread::sleep(std::time::Duration::from_secs(3));
+        c.touch("src/lib.rs");
+        let counts = c.counts(&["check", "--locked"], "cache_edges");
+        let (memos, stats) = dylib_memo_entries(&c, "cache_edges_macros");
+        (counts, memos, stats)
+    };
+    // A dylib with a build ID is identified by it: nothing to hash, so nothing memoized.
+    let (warm, memos, stats) = settled_check();
     assert_eq!(warm.hits, cacheable, "{warm:?}");
-    let (memos, stats) = dylib_memo_entries(&c, "cache_edges_macros");
+    assert_eq!(memos, 0, "{stats}");
+
+    remove_build_id(&edges_macro_dylib(&c));
+    c.touch("src/lib.rs");
+    let cold = c.counts(&["check", "--locked"], "cache_edges");
+    assert_eq!(cold.stored, cacheable, "{cold:?}");
+    let (warm, memos, stats) = settled_check();
+    assert_eq!(warm.hits, cacheable, "{warm:?}");
     assert_eq!(memos, 1, "{stats}");
 
     // The same contents under new metadata (a copy renamed over it, as a rebuild does): the
@@ -784,10 +838,7 @@ fn dylib_hash_is_memoized_by_file_metadata() {
     // still give the same keys.
     let dylib = edges_macro_dylib(&c);
     replace_file(&dylib, &std::fs::read(&dylib).expect("read the dylib"));
-    std::thread::sleep(std::time::Duration::from_secs(3));
-    c.touch("src/lib.rs");
-    let after = c.counts(&["check", "--locked"], "cache_edges");
+    let (after, memos, stats) = settled_check();
     assert_eq!((after.hits, after.stored), (cacheable, 0), "{after:?}");
-    let (memos, stats) = dylib_memo_entries(&c, "cache_edges_macros");
     assert_eq!(memos, 2, "{stats}");
 }

@@ -1,10 +1,10 @@
 //! A persistent cache of proc-macro expansions.
 //!
 //! A proc-macro invocation is identified by a 128-bit key computed from the compiler identity,
-//! the identity of the proc-macro crate (its `StableCrateId`, its crate hash and a hash of the
-//! contents of its dylib), the macro kind and name, the edition, the span-free input tokens,
-//! the equality partition of the input spans and a few environment variables which proc macros
-//! commonly read without tracking them.
+//! the identity of the proc-macro crate (its `StableCrateId`, its crate hash and the identity of
+//! its dylib: its GNU build ID, else a hash of what the loader maps), the macro kind and name,
+//! the edition, the span-free input tokens, the equality partition of the input spans and a few
+//! environment variables which proc macros commonly read without tracking them.
 //!
 //! On a miss, the macro runs with a recording server (see `ExpandRecorder`) which notes
 //! everything the macro did that a cached replay must reproduce, and marks the invocation
@@ -29,6 +29,8 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Bound;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 use std::time::Instant;
 use std::{env, ptr, slice};
 
@@ -149,14 +151,11 @@ pub struct RecStore {
 pub struct ExpandCacheApiV1 {
     pub abi_version: u32,
     pub struct_size: u32,
-    pub open: Option<
-        unsafe extern "C" fn(RecSlice, RecSlice, u32, *mut *mut RecStore) -> i32,
-    >,
+    pub open: Option<unsafe extern "C" fn(RecSlice, RecSlice, u32, *mut *mut RecStore) -> i32>,
     pub get: Option<unsafe extern "C" fn(*mut RecStore, RecSlice, *mut RecBuf) -> i32>,
     pub free_buf: Option<unsafe extern "C" fn(RecBuf)>,
-    pub put: Option<
-        unsafe extern "C" fn(*mut RecStore, RecSlice, RecSlice, *const RecEntryMeta) -> i32,
-    >,
+    pub put:
+        Option<unsafe extern "C" fn(*mut RecStore, RecSlice, RecSlice, *const RecEntryMeta) -> i32>,
     pub commit: Option<unsafe extern "C" fn(*mut RecStore) -> i32>,
     pub record_stats: Option<unsafe extern "C" fn(*mut RecStore, *const RecSessionStats) -> i32>,
     pub last_error: Option<unsafe extern "C" fn(*const RecStore, *mut u8, usize) -> usize>,
@@ -328,6 +327,39 @@ enum StoreState {
     Failed,
 }
 
+/// The commits `ExpandCache::finish` started, not joined yet.
+static PENDING_COMMITS: Mutex<Vec<JoinHandle<Result<(), String>>>> = Mutex::new(Vec::new());
+
+/// A store on its way to the thread that commits and closes it.
+struct CommittingStore(OpenStore);
+
+// SAFETY: a store handle may be used from any thread, by one thread at a time (ABI.md); once
+// `finish` has moved it here, only the committing thread has it.
+unsafe impl Send for CommittingStore {}
+
+impl CommittingStore {
+    fn into_inner(self) -> OpenStore {
+        self.0
+    }
+}
+
+/// Waits for the commits of the session's expansion caches; a failed one costs a warning.
+/// Called once compilation is over, before the diagnostics are finished; a process that never
+/// gets there is like one killed while committing, which the store survives.
+pub fn join_commits(sess: &Session) {
+    let pending = std::mem::take(&mut *PENDING_COMMITS.lock().unwrap_or_else(|e| e.into_inner()));
+    if pending.is_empty() {
+        return;
+    }
+    let _timer = sess.prof.generic_activity("expand_proc_macro_cache_join");
+    for handle in pending {
+        let res = handle.join().unwrap_or_else(|_| Err("panic while committing".to_owned()));
+        if let Err(reason) = res {
+            warn_disabled(sess, &format!("cannot write the store: {reason}"));
+        }
+    }
+}
+
 /// Identity of a proc-macro crate, computed once per crate per session.
 #[derive(Clone)]
 struct MacroCrate {
@@ -407,7 +439,12 @@ impl ExpandCache {
             let res = panic::catch_unwind(AssertUnwindSafe(|| {
                 let api = load()?;
                 validate_api(api)?;
-                OpenStore::open(api, &self.config.dir, &self.config.namespace, self.config.read_only)
+                OpenStore::open(
+                    api,
+                    &self.config.dir,
+                    &self.config.namespace,
+                    self.config.read_only,
+                )
             }))
             .unwrap_or_else(|_| Err("panic while loading the backend".to_string()));
             match res {
@@ -426,21 +463,31 @@ impl ExpandCache {
         }
     }
 
-    /// Commits the buffered entries and statistics, and appends to the report file. Called
-    /// once, after `expand_crate`.
+    /// Closes the store, committing the buffered entries and statistics on a thread of their
+    /// own (joined by `join_commits` at the end of the session, so the write and its fsync run
+    /// beside the rest of the compilation), and appends to the report file. Called once, after
+    /// `expand_crate`.
     pub fn finish(&mut self, sess: &Session, crate_name: Symbol) {
-        let _timer = sess.prof.generic_activity("expand_proc_macro_cache_flush");
-        let res = match &self.state {
-            StoreState::Open(store) if !self.config.read_only => {
-                store.record_stats(&self.stats).and_then(|()| store.commit())
+        let state = std::mem::replace(&mut self.state, StoreState::Failed);
+        if let StoreState::Open(store) = state
+            && !self.config.read_only
+        {
+            let store = CommittingStore(store);
+            let stats = self.stats;
+            let prof = sess.prof.clone();
+            let commit = move || {
+                let _timer = prof.generic_activity("expand_proc_macro_cache_flush");
+                let store = store.into_inner();
+                store.record_stats(&stats).and_then(|()| store.commit())
+            };
+            match std::thread::Builder::new().name("rustc-expand-cache-commit".into()).spawn(commit)
+            {
+                Ok(handle) => {
+                    PENDING_COMMITS.lock().unwrap_or_else(|e| e.into_inner()).push(handle)
+                }
+                Err(err) => warn_disabled(sess, &format!("cannot start the commit thread: {err}")),
             }
-            _ => Ok(()),
-        };
-        if let Err(reason) = res {
-            warn_disabled(sess, &format!("cannot write the store: {reason}"));
         }
-        // Close the store now rather than at the end of the session.
-        self.state = StoreState::Failed;
         if self.invocations > 0
             && let Some(report) = &self.config.report
         {
@@ -505,13 +552,44 @@ impl ExpandCache {
         c
     }
 
-    /// The hash of a proc-macro dylib's contents. Reading and hashing a dylib of several MB
-    /// costs tens of milliseconds, in every session, so the hash is memoized in the store
-    /// under the file's identity and metadata (device, inode, size, mtime, ctime), which any
-    /// rewrite of the file changes. The memo entry shows in `rustc-expand-cache stats` as the
-    /// macro `<dylib hash>` of the crate.
-    fn dylib_hash(&mut self, sess: &Session, crate_name: Symbol, path: &Path) -> Option<Fingerprint> {
-        let memo_key = std::fs::metadata(path).ok().and_then(|m| dylib_memo_key(path, &m));
+    /// The identity of a proc-macro dylib's code. For an ELF file with a GNU build ID (a hash of
+    /// the whole linked file that the linker computes; `cc` asks for one by default on most Linux
+    /// distributions), the build ID: reading it costs a few hundred bytes. Otherwise a hash of
+    /// the loaded image (`hash_dylib`), which for a dylib of several MB costs tens of
+    /// milliseconds, in every session; so that hash is memoized in the store under the file's
+    /// identity and metadata (device, inode, size, mtime, ctime), which any rewrite of the file
+    /// changes. The memo entry shows in `rustc-expand-cache stats` as the macro `<dylib hash>`
+    /// of the crate.
+    fn dylib_hash(
+        &mut self,
+        sess: &Session,
+        crate_name: Symbol,
+        path: &Path,
+    ) -> Option<Fingerprint> {
+        let opened = File::open(path).and_then(|mut file| {
+            let before = file.metadata()?;
+            let elf = elf_segments(&mut file, before.len())?;
+            let build_id = match &elf {
+                Some(elf) => gnu_build_id(&mut file, elf)?,
+                None => None,
+            };
+            Ok((file, before, elf, build_id))
+        });
+        let (mut file, before, elf, build_id) = match opened {
+            Ok(opened) => opened,
+            Err(err) => {
+                debug!(?path, ?err, "cannot read proc-macro dylib");
+                return None;
+            }
+        };
+        if let Some(build_id) = build_id {
+            let mut hasher = StableHasher::new();
+            "GNU build ID".hash_stable(&mut NoSpanHcx, &mut hasher);
+            build_id.hash_stable(&mut NoSpanHcx, &mut hasher);
+            return Some(hasher.finish::<Fingerprint>());
+        }
+
+        let memo_key = dylib_memo_key(path, &before);
         if let Some(key) = &memo_key
             && let Some(store) = self.store(sess)
             && let Ok(Some(value)) = store.get(key)
@@ -519,7 +597,7 @@ impl ExpandCache {
         {
             return Some(Fingerprint::from_le_bytes(bytes));
         }
-        let hash = match hash_dylib(path) {
+        let hash = match hash_dylib(&mut file, elf.as_ref()) {
             Ok(hash) => hash,
             Err(err) => {
                 debug!(?path, ?err, "cannot read proc-macro dylib");
@@ -558,12 +636,18 @@ impl ExpandCache {
 
     /// Whether every macro of `krate` is denied (built in, or `RUSTC_EXPAND_CACHE_DENY=krate`).
     fn is_crate_denied(&self, krate: &str) -> bool {
-        BUILTIN_DENY.contains(&krate) || self.config.deny.iter().any(|(c, m)| c == krate && m.is_none())
+        BUILTIN_DENY.contains(&krate)
+            || self.config.deny.iter().any(|(c, m)| c == krate && m.is_none())
     }
 
     /// Whether verify mode found `crate_name::macro_name` to produce an output different from
     /// its cached one, in this session or an earlier one.
-    fn is_denied_by_verify(&mut self, sess: &Session, crate_name: Symbol, macro_name: Symbol) -> bool {
+    fn is_denied_by_verify(
+        &mut self,
+        sess: &Session,
+        crate_name: Symbol,
+        macro_name: Symbol,
+    ) -> bool {
         if let Some(&denied) = self.verify_denied.get(&(crate_name, macro_name)) {
             return denied;
         }
@@ -575,7 +659,13 @@ impl ExpandCache {
 
     /// Denies `crate_name::macro_name` from now on: for this session, and through a marker entry
     /// for later ones (removed with the rest of the cache by `rustc-expand-cache clear`).
-    fn deny_by_verify(&mut self, sess: &Session, crate_name: Symbol, macro_name: Symbol, kind: ProcMacroKind) {
+    fn deny_by_verify(
+        &mut self,
+        sess: &Session,
+        crate_name: Symbol,
+        macro_name: Symbol,
+        kind: ProcMacroKind,
+    ) {
         self.verify_denied.insert((crate_name, macro_name), true);
         if self.config.read_only {
             return;
@@ -749,8 +839,12 @@ impl ClientCall {
         }
     }
 
-    fn run(&self, ecx: &mut ExtCtxt<'_>, sites: ExpnSites, recorder: Option<&mut ExpandRecorder>)
-    -> Result<TokenStream, PanicMessage> {
+    fn run(
+        &self,
+        ecx: &mut ExtCtxt<'_>,
+        sites: ExpnSites,
+        recorder: Option<&mut ExpandRecorder>,
+    ) -> Result<TokenStream, PanicMessage> {
         let proc_macro_backtrace = ecx.ecfg.proc_macro_backtrace;
         let strategy = exec_strategy(ecx.sess);
         let server = Rustc::with_sites(ecx, sites, recorder);
@@ -863,7 +957,12 @@ enum SpanExpr {
     Input(u32),
     /// A span operation over earlier expressions, in recorded order; `some` tells whether it
     /// returned a span (a precondition for `join` and `subspan`).
-    Op { op: SpanOp, a: u32, b: u32, some: bool },
+    Op {
+        op: SpanOp,
+        a: u32,
+        b: u32,
+        some: bool,
+    },
 }
 
 /// Facts the macro observed; an entry is only used when they still hold.
@@ -1028,37 +1127,30 @@ fn dylib_settled(m: &std::fs::Metadata) -> bool {
     }
 }
 
-/// The content hash of the file at `path`: BLAKE3 (rustc's source-file hash), streamed.
-fn hash_file_contents(path: &Path) -> std::io::Result<Fingerprint> {
-    Ok(fingerprint_of(SourceFileHash::new(SourceFileHashAlgorithm::Blake3, File::open(path)?)?))
-}
-
 fn fingerprint_of(hash: SourceFileHash) -> Fingerprint {
     let mut first = [0u8; 16];
     first.copy_from_slice(&hash.hash_bytes()[..16]);
     Fingerprint::from_le_bytes(first)
 }
 
-/// The content hash of a proc-macro dylib: of what the dynamic loader maps, for a 64-bit
-/// little-endian ELF file (the `PT_LOAD` segments, with the ELF and program headers), else of
-/// the whole file. Debug info and symbol tables, about two thirds of a debug-build dylib, cannot
-/// change what a macro does, and hashing them was most of a cold cache's cost; the crate's
-/// metadata section, which the compiler reads, is covered by the crate hash beside this one.
-/// (By hand: `rustc_expand` has no ELF reader among its dependencies, and this needs 5 fields.)
-fn hash_dylib(path: &Path) -> std::io::Result<Fingerprint> {
-    let mut file = File::open(path)?;
-    let len = file.metadata()?.len();
-    let Some(ranges) = elf_loaded_ranges(&mut file, len)? else {
-        return hash_file_contents(path);
+/// The content hash of a proc-macro dylib without a build ID: of what the dynamic loader maps,
+/// for a 64-bit little-endian ELF file (the `PT_LOAD` segments, with the ELF and program
+/// headers), else of the whole file. Debug info and symbol tables, about two thirds of a
+/// debug-build dylib, cannot change what a macro does; the crate's metadata section, which the
+/// compiler reads, is covered by the crate hash beside this one.
+fn hash_dylib(file: &mut File, elf: Option<&ElfSegments>) -> std::io::Result<Fingerprint> {
+    let Some(elf) = elf else {
+        file.seek(SeekFrom::Start(0))?;
+        return Ok(fingerprint_of(SourceFileHash::new(SourceFileHashAlgorithm::Blake3, file)?));
     };
-    let mut image = Vec::with_capacity(ranges.iter().map(|&(_, n)| n as usize + 16).sum());
-    for (offset, size) in ranges {
+    let mut image = Vec::with_capacity(elf.loaded.iter().map(|&(_, n)| n as usize + 16).sum());
+    for &(offset, size) in &elf.loaded {
         image.extend_from_slice(&offset.to_le_bytes());
         image.extend_from_slice(&size.to_le_bytes());
         let start = image.len() as u64;
         file.seek(SeekFrom::Start(offset))?;
         // Not `read_exact` into a zeroed buffer: zeroing megabytes costs as much as hashing.
-        if (&mut file).take(size).read_to_end(&mut image)? as u64 != size {
+        if (&mut *file).take(size).read_to_end(&mut image)? as u64 != size {
             return Err(std::io::ErrorKind::UnexpectedEof.into());
         }
         // The ELF header's fields locating the section headers (e_shoff, e_shentsize, e_shnum,
@@ -1073,10 +1165,36 @@ fn hash_dylib(path: &Path) -> std::io::Result<Fingerprint> {
     Ok(fingerprint_of(SourceFileHash::new_in_memory(SourceFileHashAlgorithm::Blake3, &image)))
 }
 
-/// `(offset, size)` of the headers and of each `PT_LOAD` segment's bytes in the file, if it is
-/// a well-formed 64-bit little-endian ELF file; `None` for anything else.
-fn elf_loaded_ranges(file: &mut File, len: u64) -> std::io::Result<Option<Vec<(u64, u64)>>> {
-    const PT_LOAD: u32 = 1;
+/// The segments of a 64-bit little-endian ELF file that say what its code is.
+/// (By hand: `rustc_expand` has no ELF reader among its dependencies, and this needs a few
+/// fields.)
+struct ElfSegments {
+    /// `(offset, size)` of the ELF and program headers and of each `PT_LOAD` segment's bytes.
+    loaded: Vec<(u64, u64)>,
+    /// `(offset, size, alignment)` of each `PT_NOTE` segment.
+    notes: Vec<(u64, u64, u64)>,
+}
+
+fn u16_at(b: &[u8], at: usize) -> u64 {
+    u16::from_le_bytes([b[at], b[at + 1]]) as u64
+}
+
+fn u32_at(b: &[u8], at: usize) -> u64 {
+    u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]) as u64
+}
+
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    let mut v = [0u8; 8];
+    v.copy_from_slice(&b[at..at + 8]);
+    u64::from_le_bytes(v)
+}
+
+/// The segments of `file` (of `len` bytes), if it is a well-formed 64-bit little-endian ELF
+/// file with loaded segments whose sizes add up to at most twice the file's; `None` for
+/// anything else.
+fn elf_segments(file: &mut File, len: u64) -> std::io::Result<Option<ElfSegments>> {
+    const PT_LOAD: u64 = 1;
+    const PT_NOTE: u64 = 4;
     let mut header = [0u8; 64];
     if len < 64 {
         return Ok(None);
@@ -1087,13 +1205,8 @@ fn elf_loaded_ranges(file: &mut File, len: u64) -> std::io::Result<Option<Vec<(u
     if header[..6] != [0x7f, b'E', b'L', b'F', 2, 1] {
         return Ok(None);
     }
-    let u16_at = |b: &[u8], at: usize| u16::from_le_bytes([b[at], b[at + 1]]) as u64;
-    let u64_at = |b: &[u8], at: usize| {
-        let mut v = [0u8; 8];
-        v.copy_from_slice(&b[at..at + 8]);
-        u64::from_le_bytes(v)
-    };
-    let (phoff, phentsize, phnum) = (u64_at(&header, 0x20), u16_at(&header, 0x36), u16_at(&header, 0x38));
+    let (phoff, phentsize, phnum) =
+        (u64_at(&header, 0x20), u16_at(&header, 0x36), u16_at(&header, 0x38));
     let table_end = phoff.checked_add(phentsize * phnum);
     if phentsize < 56 || phnum == 0 || table_end.is_none_or(|end| end > len) {
         return Ok(None);
@@ -1101,23 +1214,67 @@ fn elf_loaded_ranges(file: &mut File, len: u64) -> std::io::Result<Option<Vec<(u
     let mut table = vec![0u8; (phentsize * phnum) as usize];
     file.seek(SeekFrom::Start(phoff))?;
     file.read_exact(&mut table)?;
-    let mut ranges = vec![(0, 64), (phoff, phentsize * phnum)];
+    let mut elf = ElfSegments { loaded: vec![(0, 64), (phoff, phentsize * phnum)], notes: vec![] };
+    let mut loaded_total = 0u64;
     for entry in table.chunks_exact(phentsize as usize) {
-        let p_type = u32::from_le_bytes([entry[0], entry[1], entry[2], entry[3]]);
-        if p_type != PT_LOAD {
+        let p_type = u32_at(entry, 0);
+        let (offset, size) = (u64_at(entry, 0x08), u64_at(entry, 0x20));
+        if p_type != PT_LOAD && p_type != PT_NOTE {
             continue;
         }
-        let (offset, size) = (u64_at(entry, 0x08), u64_at(entry, 0x20));
         if offset.checked_add(size).is_none_or(|end| end > len) {
             return Ok(None);
         }
-        ranges.push((offset, size));
+        if p_type == PT_LOAD {
+            loaded_total = loaded_total.saturating_add(size);
+            elf.loaded.push((offset, size));
+        } else {
+            elf.notes.push((offset, size, u64_at(entry, 0x30)));
+        }
     }
-    Ok(if ranges.len() > 2 { Some(ranges) } else { None })
+    // Overlapping segments could make the image many times the file; no linker writes that.
+    Ok(if elf.loaded.len() > 2 && loaded_total <= len.saturating_mul(2) { Some(elf) } else { None })
 }
 
+/// The GNU build ID of an ELF file (its `NT_GNU_BUILD_ID` note), if it has one of 8 to 64
+/// bytes. Linkers compute it as a hash of the whole linked file (SHA-1 for GNU ld and gold,
+/// xxHash64 for lld, ...), so any relink with other code gives another one and `strip` keeps
+/// it with the code. Only an ID fixed by hand (`-Wl,--build-id=0x...`) defeats it.
+fn gnu_build_id(file: &mut File, elf: &ElfSegments) -> std::io::Result<Option<Vec<u8>>> {
+    const NT_GNU_BUILD_ID: u64 = 3;
+    for &(offset, size, align) in &elf.notes {
+        if size > 1 << 16 {
+            continue;
+        }
+        let mut notes = vec![0u8; size as usize];
+        file.seek(SeekFrom::Start(offset))?;
+        file.read_exact(&mut notes)?;
+        // Notes are padded to 4 bytes, or to 8 in segments aligned so (GNU property notes).
+        let pad = |n: u64| if align == 8 { n.next_multiple_of(8) } else { n.next_multiple_of(4) };
+        let mut at = 0u64;
+        while at + 12 <= size {
+            let i = at as usize;
+            let (name_size, desc_size, kind) =
+                (u32_at(&notes, i), u32_at(&notes, i + 4), u32_at(&notes, i + 8));
+            let name_at = at + 12;
+            let desc_at = name_at + pad(name_size);
+            if desc_at + desc_size > size {
+                break;
+            }
+            let name = &notes[name_at as usize..(name_at + name_size) as usize];
+            if kind == NT_GNU_BUILD_ID && name == b"GNU\0" && (8..=64).contains(&desc_size) {
+                return Ok(Some(notes[desc_at as usize..(desc_at + desc_size) as usize].to_vec()));
+            }
+            at = desc_at + pad(desc_size);
+        }
+    }
+    Ok(None)
+}
+
+/// The content hash of the file at `path`: BLAKE3 (rustc's source-file hash), streamed.
 fn hash_file(path: &str) -> Option<Fingerprint> {
-    hash_file_contents(Path::new(path)).ok()
+    let file = File::open(path).ok()?;
+    Some(fingerprint_of(SourceFileHash::new(SourceFileHashAlgorithm::Blake3, file).ok()?))
 }
 
 /// Records, during a client run, what is needed to store its result: where the spans come from
@@ -1475,10 +1632,16 @@ fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), 
                 TokenKind::Ident(name, IdentIsRaw::No)
                     if matches!(name, sym::include_str | sym::include_bytes) =>
                 {
+                    let is_call = matches!(
+                        stream.get(i + 1),
+                        Some(TokenTree::Token(t, _)) if t.kind == TokenKind::Bang
+                    );
                     match included_path(stream.get(i + 1), stream.get(i + 2)) {
                         Some(path) => included.push(path),
-                        None if matches!(stream.get(i + 1), Some(TokenTree::Token(t, _)) if t.kind == TokenKind::Bang) => {
-                            return Err("`include_str!`/`include_bytes!` of a computed path in output");
+                        None if is_call => {
+                            return Err(
+                                "`include_str!`/`include_bytes!` of a computed path in output",
+                            );
                         }
                         // The identifier, not a call of the macro.
                         None => {}
@@ -1537,7 +1700,9 @@ fn emit_opt_fingerprint(e: &mut MemEncoder, hash: Option<Fingerprint>) {
     }
 }
 
-fn read_opt_fingerprint(d: &mut ExpandCacheDecoder<'_>) -> Result<Option<Fingerprint>, &'static str> {
+fn read_opt_fingerprint(
+    d: &mut ExpandCacheDecoder<'_>,
+) -> Result<Option<Fingerprint>, &'static str> {
     Ok(match d.read_u8() {
         0 => None,
         1 => {
@@ -1726,7 +1891,8 @@ fn encode_entry(
             }
         }
     }
-    let mut tokens = ExpandCacheEncoder { enc: e, span_ids: &rec.span_ids, last: None, failed: None };
+    let mut tokens =
+        ExpandCacheEncoder { enc: e, span_ids: &rec.span_ids, last: None, failed: None };
     output.encode(&mut tokens);
     let (failed, mut e) = (tokens.failed, tokens.enc);
     if let Some(why) = failed {
@@ -1779,14 +1945,19 @@ fn decode_entry(
             1 => Some(sites.def_site),
             2 => Some(sites.mixed_site),
             3 => Some(
-                *input_spans.get(d.read_u32() as usize).ok_or(Corrupt("input index out of range"))?,
+                *input_spans
+                    .get(d.read_u32() as usize)
+                    .ok_or(Corrupt("input index out of range"))?,
             ),
             4 => {
                 let op = match d.read_u8() {
                     0 => SpanOp::Start,
                     1 => SpanOp::End,
                     2 => SpanOp::Join,
-                    3 => SpanOp::Subspan(read_bound(&mut d).map_err(Corrupt)?, read_bound(&mut d).map_err(Corrupt)?),
+                    3 => SpanOp::Subspan(
+                        read_bound(&mut d).map_err(Corrupt)?,
+                        read_bound(&mut d).map_err(Corrupt)?,
+                    ),
                     4 => SpanOp::ResolvedAt,
                     5 => SpanOp::Recovered(d.read_usize()),
                     _ => return Err(Corrupt("bad span operation")),
@@ -1886,13 +2057,8 @@ fn decode_entry(
             2 => {
                 let var = d.read_str().to_owned();
                 let recorded = read_opt_str(&mut d).map_err(Corrupt)?;
-                let now = ecx
-                    .sess
-                    .opts
-                    .logical_env
-                    .get(&var)
-                    .cloned()
-                    .or_else(|| env::var(&var).ok());
+                let now =
+                    ecx.sess.opts.logical_env.get(&var).cloned().or_else(|| env::var(&var).ok());
                 if now != recorded {
                     return Err(Stale("tracked environment variable changed"));
                 }
@@ -1980,16 +2146,19 @@ fn apply_replays(ecx: &ExtCtxt<'_>, call_site: Span, entry: &DecodedEntry) {
 
 #[cfg(unix)]
 unsafe extern "C" {
-    fn dup(fd: c_int) -> c_int;
     fn dup2(src: c_int, dst: c_int) -> c_int;
-    fn close(fd: c_int) -> c_int;
 }
 
 /// Two unlinked temporary files onto which fds 1 and 2 are redirected while a proc macro runs,
 /// so that a macro printing anything is detected (and not cached). What was captured is then
-/// written to the real stdout/stderr.
+/// written to the real stdout/stderr. Made once per session, with the duplicates of the real
+/// fds 1 and 2 that restore them: a run that prints nothing costs six system calls.
 struct OutputCapture {
     files: [File; 2],
+    /// Duplicates of the real fds 1 and 2, close-on-exec: a process a macro starts (and that
+    /// may outlive it) must not hold the compiler's real stdout, which cargo reads to the end.
+    #[cfg(unix)]
+    saved: [std::os::fd::OwnedFd; 2],
 }
 
 impl OutputCapture {
@@ -2005,16 +2174,16 @@ impl OutputCapture {
                     ".rustc-expand-cache-capture-{}-{i}-{nanos}",
                     std::process::id(),
                 ));
-                if let Ok(f) =
-                    File::options().read(true).write(true).create_new(true).open(&path)
-                {
+                if let Ok(f) = File::options().read(true).write(true).create_new(true).open(&path) {
                     let _ = std::fs::remove_file(&path);
                     return Some(f);
                 }
             }
             None
         };
-        Some(OutputCapture { files: [mk(1)?, mk(2)?] })
+        // SAFETY: only duplicated, while fds 1 and 2 stay open.
+        let dup = |fd| unsafe { std::os::fd::BorrowedFd::borrow_raw(fd) }.try_clone_to_owned().ok();
+        Some(OutputCapture { files: [mk(1)?, mk(2)?], saved: [dup(1)?, dup(2)?] })
     }
 
     #[cfg(not(unix))]
@@ -2025,44 +2194,21 @@ impl OutputCapture {
     /// Runs `f` with fds 1 and 2 redirected; returns whether anything was written.
     #[cfg(unix)]
     fn run<R>(&mut self, f: impl FnOnce() -> R) -> (R, bool) {
-        use std::os::fd::AsRawFd;
+        use std::os::fd::{AsRawFd, OwnedFd};
 
-        struct Restore {
-            saved: [c_int; 2],
-        }
-        impl Drop for Restore {
+        struct Restore<'a>(&'a [OwnedFd; 2]);
+        impl Drop for Restore<'_> {
             fn drop(&mut self) {
-                for (fd, saved) in [(1, self.saved[0]), (2, self.saved[1])] {
-                    if saved >= 0 {
-                        unsafe {
-                            dup2(saved, fd);
-                            close(saved);
-                        }
-                    }
+                unsafe {
+                    dup2(self.0[0].as_raw_fd(), 1);
+                    dup2(self.0[1].as_raw_fd(), 2);
                 }
             }
         }
 
         let _ = std::io::stdout().flush();
         let _ = std::io::stderr().flush();
-        for file in &mut self.files {
-            let _ = file.set_len(0);
-            let _ = file.seek(SeekFrom::Start(0));
-        }
-        let saved = unsafe { [dup(1), dup(2)] };
-        if saved[0] < 0 || saved[1] < 0 {
-            unsafe {
-                if saved[0] >= 0 {
-                    close(saved[0]);
-                }
-                if saved[1] >= 0 {
-                    close(saved[1]);
-                }
-            }
-            // Cannot tell: report output so that the run is not cached.
-            return (f(), true);
-        }
-        let guard = Restore { saved };
+        let guard = Restore(&self.saved);
         unsafe {
             dup2(self.files[0].as_raw_fd(), 1);
             dup2(self.files[1].as_raw_fd(), 2);
@@ -2072,19 +2218,24 @@ impl OutputCapture {
 
         let mut printed = false;
         for (i, file) in self.files.iter_mut().enumerate() {
+            // The size, not the offset: output through another open file description of the
+            // fd (`/proc/self/fd/1`) does not move ours. Unknown counts as printed.
+            if file.metadata().is_ok_and(|m| m.len() == 0) {
+                continue;
+            }
+            printed = true;
             let mut captured = Vec::new();
             if file.seek(SeekFrom::Start(0)).is_ok() {
                 let _ = file.read_to_end(&mut captured);
             }
-            if !captured.is_empty() {
-                printed = true;
-                if i == 0 {
-                    let mut out = std::io::stdout();
-                    let _ = out.write_all(&captured);
-                    let _ = out.flush();
-                } else {
-                    let _ = std::io::stderr().write_all(&captured);
-                }
+            let _ = file.set_len(0);
+            let _ = file.seek(SeekFrom::Start(0));
+            if i == 0 {
+                let mut out = std::io::stdout();
+                let _ = out.write_all(&captured);
+                let _ = out.flush();
+            } else {
+                let _ = std::io::stderr().write_all(&captured);
             }
         }
         (r, printed)
@@ -2189,7 +2340,10 @@ fn expand_with_cache(
     let mut ikey = match prepared {
         Ok(ikey) => ikey,
         Err(why) => {
-            debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: uncacheable input");
+            debug!(
+                krate = %macro_crate.name, %macro_name, ?kind, why,
+                "proc-macro cache: uncacheable input"
+            );
             cache.stats.uncacheable += 1;
             cache.stats.lookup_nanos += lookup_start.elapsed().as_nanos() as u64;
             return run_uncached(ecx, span, call, sites);
@@ -2238,7 +2392,10 @@ fn expand_with_cache(
                 return Ok(entry.output);
             }
             Err(Unusable::Stale(why)) => {
-                debug!(krate = %macro_crate.name, %macro_name, why, "proc-macro cache: stale entry");
+                debug!(
+                    krate = %macro_crate.name, %macro_name, why,
+                    "proc-macro cache: stale entry"
+                );
             }
             Err(Unusable::Corrupt(why)) => {
                 debug!(krate = %macro_crate.name, %macro_name, why, "proc-macro cache: bad entry");
@@ -2292,7 +2449,10 @@ fn expand_with_cache(
     }
 
     if let Some(why) = rec.tainted {
-        debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: uncacheable run");
+        debug!(
+            krate = %macro_crate.name, %macro_name, ?kind, why,
+            "proc-macro cache: uncacheable run"
+        );
         cache.stats.uncacheable += 1;
         return res;
     }
@@ -2316,7 +2476,10 @@ fn expand_with_cache(
             match put {
                 Some(Ok(())) => {
                     cache.stats.stored += 1;
-                    debug!(krate = %macro_crate.name, %macro_name, ?kind, len = value.len(), "proc-macro cache: stored");
+                    debug!(
+                        krate = %macro_crate.name, %macro_name, ?kind, len = value.len(),
+                        "proc-macro cache: stored"
+                    );
                 }
                 Some(Err(reason)) => debug!(%reason, "proc-macro cache: put failed"),
                 None => {}
@@ -2324,7 +2487,10 @@ fn expand_with_cache(
             cache.scratch = value;
         }
         Err((why, buf)) => {
-            debug!(krate = %macro_crate.name, %macro_name, ?kind, why, "proc-macro cache: unencodable output");
+            debug!(
+                krate = %macro_crate.name, %macro_name, ?kind, why,
+                "proc-macro cache: unencodable output"
+            );
             cache.stats.uncacheable += 1;
             cache.scratch = buf;
         }

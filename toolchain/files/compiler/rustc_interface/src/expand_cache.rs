@@ -132,14 +132,11 @@ pub(crate) fn expand_cache(sess: &Session) -> Option<Box<ExpandCache>> {
     };
 
     let env_names = var("RUSTC_EXPAND_CACHE_ENV")
-        .map(|v| {
-            v.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned).collect()
-        })
+        .map(|v| v.split(',').map(str::trim).filter(|e| !e.is_empty()).map(str::to_owned).collect())
         .unwrap_or_default();
 
-    let report = env::var_os("RUSTC_EXPAND_CACHE_REPORT")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from);
+    let report =
+        env::var_os("RUSTC_EXPAND_CACHE_REPORT").filter(|v| !v.is_empty()).map(PathBuf::from);
 
     let dir = match var("RUSTC_EXPAND_CACHE_DIR") {
         // Relative to the working directory of this rustc, which cargo sets per package.
@@ -161,10 +158,19 @@ pub(crate) fn expand_cache(sess: &Session) -> Option<Box<ExpandCache>> {
 
     let backend = match env::var_os("RUSTC_EXPAND_CACHE_BACKEND").filter(|v| !v.is_empty()) {
         Some(path) => PathBuf::from(path),
-        None => sess.opts.sysroot.path().join("lib").join("rustlib").join(host_tuple()).join(
-            "lib",
-        )
-        .join(format!("{}rustc_expand_cache{}", env::consts::DLL_PREFIX, env::consts::DLL_SUFFIX)),
+        None => sess
+            .opts
+            .sysroot
+            .path()
+            .join("lib")
+            .join("rustlib")
+            .join(host_tuple())
+            .join("lib")
+            .join(format!(
+                "{}rustc_expand_cache{}",
+                env::consts::DLL_PREFIX,
+                env::consts::DLL_SUFFIX
+            )),
     };
     debug!(?dir, ?backend, read_only, "proc-macro expansion cache configured");
 
