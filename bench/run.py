@@ -65,6 +65,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from pathlib import Path
@@ -941,6 +942,7 @@ def redact_paths(text: str) -> str:
     repo = str(Path(__file__).resolve().parent.parent)
     home = str(Path.home())
     text = text.replace(repo + "/", "").replace(repo, ".")
+    text = text.replace(tempfile.gettempdir() + "/", "$TMPDIR/")
     return text.replace(home + "/", "~/") if home != "/" else text
 
 
