@@ -864,7 +864,7 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
         spread = max(r["cold_instr_max"] - r["cold_instr_min"], r["off_instr_max"] - r["off_instr_min"]) / o
         # cachegrind sees neither the wait for the commit (its fsync) nor kernel CPU time: the
         # profile and the timed runs' system time do
-        wait = r.get("cold_commit_wait_ms", r.get("cold_flush_ms")) or 0
+        wait = r.get("cold_commit_wait_ms") or 0
         wait = wait / 1000 / r["off_median"] if r.get("off_median") else 0
         k = kernel_extra_ms(r)
         scale = 1000 * r["off_median"] if r.get("off_median") else None
