@@ -34,10 +34,14 @@ TEMPLATE = "templates/bash.txt"
 MARKER = "# bench/stale_check.py: template edit {n}"
 
 
-def cargo_build(cargo: Path, src: Path, env: dict) -> None:
-    p = subprocess.run([str(cargo), "build", "--locked"], cwd=src, env=env, text=True, capture_output=True)
+def cargo_build(cargo: Path, src: Path, env: dict, report: Path) -> dict | None:
+    """`cargo build`; the expansion cache's counters for the zoxide crate (None: cache off)."""
+    report.unlink(missing_ok=True)
+    p = subprocess.run([str(cargo), "build", "--locked"], cwd=src, text=True, capture_output=True,
+                       env={**env, "RUSTC_EXPAND_CACHE_REPORT": str(report)})
     if p.returncode != 0:
         raise SystemExit(f"cargo build failed in {src}:\n{p.stderr[-3000:]}")
+    return run.read_report(report, {"zoxide"})
 
 
 def script_has(binary: Path, marker: str) -> bool:
@@ -61,19 +65,20 @@ def check_column(col: str, work: Path, ours: Path, stock: Path, cargo: Path) -> 
     env = run.column_env(col, tc, target, cache, [])
     binary = target / "debug" / "zoxide"
     marker = MARKER.format(n=int(dt.datetime.now().timestamp()))
-    cargo_build(cargo, src, env)                 # first build (fills a cache)
+    report = base / "report.txt"
+    cargo_build(cargo, src, env, report)         # first build (fills a cache)
     os.utime(src / "src" / "main.rs", None)
-    cargo_build(cargo, src, env)                 # touch rebuild (a warm cache serves it)
+    touched = cargo_build(cargo, src, env, report)   # touch rebuild (a warm cache serves it)
     before = script_has(binary, marker)
     tpl = src / TEMPLATE
     lines = tpl.read_text().split("\n")
     lines.insert(1, marker)                      # after the template's first `let`
     tpl.write_text("\n".join(lines))
-    cargo_build(cargo, src, env)                 # the template changed: askama must re-run
+    edited = cargo_build(cargo, src, env, report)    # the template changed: askama must re-run
     after = script_has(binary, marker)
     shutil.rmtree(base, ignore_errors=True)
-    return dict(column=col, marker_before=before, marker_after=after,
-                verdict="fresh" if (after and not before) else "STALE")
+    return dict(column=col, marker_before=before, marker_after=after, touch_counts=touched,
+                edit_counts=edited, verdict="fresh" if (after and not before) else "STALE")
 
 
 def main() -> None:
@@ -100,8 +105,12 @@ def main() -> None:
         r = check_column(col, work, ours, stock, cargo)
         run.log(f"{col}: the edited template is {'in' if r['marker_after'] else 'NOT in'} the new binary: {r['verdict']}")
         results.append(r)
-    table = ["| column | template edit in the rebuilt binary | verdict |", "|---|---|---|"]
-    table += [f"| {r['column']} | {'yes' if r['marker_after'] else 'no'} | {r['verdict']} |" for r in results]
+    def hits(counts: dict | None) -> str:
+        return "-" if counts is None else f"{counts['hits']} / {counts['misses']}"
+    table = ["| column | hits / misses, touch rebuild | hits / misses, after the edit | template edit in the rebuilt binary | verdict |",
+             "|---|---:|---:|---|---|"]
+    table += [f"| {r['column']} | {hits(r['touch_counts'])} | {hits(r['edit_counts'])} | "
+              f"{'yes' if r['marker_after'] else 'no'} | {r['verdict']} |" for r in results]
     print("\n".join(table))
     if args.out:
         out = Path(args.out)

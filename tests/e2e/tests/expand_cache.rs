@@ -580,6 +580,55 @@ fn included_file_is_a_content_precondition() {
     c.ok_env(&["test", "--locked", "--features", "included"], &[]);
 }
 
+/// Invocations in `cache-askama`: `Hello` and `List` (whose template includes another) are
+/// cached; `Inline`'s output names no file, so it runs every time.
+const ASKAMA_CACHED: u64 = 2;
+
+#[test]
+fn askama_expansions_follow_the_files_askama_reads() {
+    let c = Cached::new("cache-askama");
+    let check = |features: &str| c.counts(&["check", "--locked", "--features", features], "cache_askama");
+    let all_miss = Counts { hits: 0, misses: 3, stored: ASKAMA_CACHED, uncacheable: 1 };
+    let all_hit = Counts { hits: ASKAMA_CACHED, misses: 1, stored: 0, uncacheable: 1 };
+    assert_eq!(check(""), all_miss, "cold");
+    c.touch("src/lib.rs");
+    assert_eq!(check(""), all_hit, "touch");
+
+    // A template changes: cargo reruns rustc (askama's output includes it) and every askama
+    // expansion of the crate runs again, rendering the new template.
+    c.edit("templates/item.txt", |t| t.replace('[', "<"));
+    assert_eq!(check(""), all_miss, "template edited");
+    c.ok_env(&["test", "--locked"], &[]);
+
+    // A new file where askama looks templates up may change what a lookup finds: cargo does
+    // not rerun rustc for it, but the next session misses.
+    std::fs::write(c.path().join("templates/new.txt"), "new").expect("write template");
+    c.touch("src/lib.rs");
+    assert_eq!(check(""), all_miss, "file added");
+
+    // askama.toml can point askama at other directories: while it exists, nothing is cached.
+    std::fs::write(c.path().join("askama.toml"), "[general]\nwhitespace = \"preserve\"\n")
+        .expect("write askama.toml");
+    c.touch("src/lib.rs");
+    assert_eq!(check(""), Counts { hits: 0, misses: 0, stored: 0, uncacheable: 3 }, "askama.toml");
+    c.ok_env(&["test", "--locked"], &[]);
+    std::fs::remove_file(c.path().join("askama.toml")).expect("remove askama.toml");
+    c.touch("src/lib.rs");
+    assert_eq!(check(""), all_hit, "askama.toml removed: the same files, the same entries");
+
+    // `config = "custom.toml"` in the input: refused before the lookup.
+    let configured = Counts { hits: ASKAMA_CACHED, misses: 1, stored: 0, uncacheable: 2 };
+    assert_eq!(check("custom-config"), configured, "custom config");
+    // A template outside `templates/`: run, then not stored.
+    let outside = Counts { hits: ASKAMA_CACHED, misses: 2, stored: 0, uncacheable: 2 };
+    assert_eq!(check("outside"), outside, "template outside the directory");
+}
+
+#[test]
+fn equivalence_askama_off_cold_warm() {
+    equivalence("cache-askama", "cache_askama", "src/lib.rs");
+}
+
 /// Checks `cache-edges` with `feature` three times (cache off, cold, warm after a touch) and
 /// asserts the same exit status and diagnostics each time; returns the cache-off output.
 fn same_off_cold_warm(feature: &str) -> Output {

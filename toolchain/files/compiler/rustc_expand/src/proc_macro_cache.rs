@@ -67,7 +67,7 @@ pub const FORMAT_VERSION: u32 = 4;
 /// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
 const BUILTIN_DENY: &[&str] = &[
     "sqlx_macros",
-    "askama_derive",
+    // askama 0.15+ (not checked; askama_derive is cached by its `FileInputs` rule).
     "askama_macros",
     "rinja_derive",
     "include_dir_macros",
@@ -92,6 +92,39 @@ const BUILTIN_DENY: &[&str] = &[
     "bevy_render_macros",
     "bevy_asset_macros",
 ];
+
+/// What a proc-macro crate is known to read of the crate being compiled, relative to
+/// `CARGO_MANIFEST_DIR`, so that its expansions can be cached instead of denied. An expansion
+/// of one of its macros is cached only when none of `config_files` exists, its input names none
+/// of `config_keys` (as `key = ...`), and its output includes (`include_str!`/`include_bytes!`)
+/// at least one file, all of them under `dir`. A hash of everything under `dir` (names and
+/// contents) is part of the macro crate's identity, so any change there misses.
+struct FileInputs {
+    krate: &'static str,
+    /// Configuration files, which can point the macro at any other file.
+    config_files: &'static [&'static str],
+    /// Input attribute keys naming another configuration file.
+    config_keys: &'static [&'static str],
+    /// The directory the macro looks its files up in when nothing configures another one.
+    dir: &'static str,
+}
+
+const BUILTIN_FILE_INPUTS: &[FileInputs] = &[
+    // askama 0.11-0.14 reads `askama.toml` (or `#[template(config = "...")]`) and looks
+    // templates up under the configured directories (`templates` by default), probing paths
+    // its output never names; 0.12+ includes every template it read, 0.11 none (so it is not
+    // cached).
+    FileInputs {
+        krate: "askama_derive",
+        config_files: &["askama.toml"],
+        config_keys: &["config"],
+        dir: "templates",
+    },
+];
+
+/// Bounds on the tree a `FileInputs` rule hashes; a larger one is not cached.
+const FILE_INPUTS_MAX_ENTRIES: usize = 10_000;
+const FILE_INPUTS_MAX_BYTES: u64 = 256 << 20;
 
 /// Environment variables which proc macros commonly read untracked; their values are part of
 /// the key, as are those of all `CARGO_PKG_*` variables (authors, description, ...).
@@ -381,6 +414,8 @@ pub struct ExpandCache {
     capture: Option<OutputCapture>,
     /// The buffer entries are encoded into, reused from one store to the next.
     scratch: Vec<u8>,
+    /// The state of each `FileInputs` rule used in this session, by crate name.
+    file_inputs: FxHashMap<&'static str, Result<KnownFiles, &'static str>>,
 }
 
 impl ExpandCache {
@@ -427,6 +462,7 @@ impl ExpandCache {
             invocations: 0,
             capture: None,
             scratch: Vec::new(),
+            file_inputs: Default::default(),
         }
     }
 
@@ -632,6 +668,13 @@ impl ExpandCache {
         let mac = macro_name.as_str();
         self.is_crate_denied(krate)
             || self.config.deny.iter().any(|(c, m)| c == krate && m.as_deref() == Some(mac))
+    }
+
+    /// What `rule` finds in this session: computed once, before the first of its macros runs,
+    /// so that a file edited during the session makes the next session miss instead of letting
+    /// it reuse an expansion of the old contents.
+    fn file_inputs(&mut self, rule: &'static FileInputs) -> Result<KnownFiles, &'static str> {
+        self.file_inputs.entry(rule.krate).or_insert_with(|| KnownFiles::find(rule)).clone()
     }
 
     /// Whether every macro of `krate` is denied (built in, or `RUSTC_EXPAND_CACHE_DENY=krate`).
@@ -1272,9 +1315,113 @@ fn gnu_build_id(file: &mut File, elf: &ElfSegments) -> std::io::Result<Option<Ve
 }
 
 /// The content hash of the file at `path`: BLAKE3 (rustc's source-file hash), streamed.
-fn hash_file(path: &str) -> Option<Fingerprint> {
+fn hash_file(path: impl AsRef<Path>) -> Option<Fingerprint> {
     let file = File::open(path).ok()?;
     Some(fingerprint_of(SourceFileHash::new(SourceFileHashAlgorithm::Blake3, file).ok()?))
+}
+
+/// A `FileInputs` rule's directory as this session finds it.
+#[derive(Clone)]
+struct KnownFiles {
+    /// Its canonical path: every file the output includes must lie under it.
+    dir: PathBuf,
+    /// The hash of everything under it.
+    fingerprint: Fingerprint,
+}
+
+impl KnownFiles {
+    fn find(rule: &FileInputs) -> Result<KnownFiles, &'static str> {
+        let root = PathBuf::from(
+            env::var_os("CARGO_MANIFEST_DIR").ok_or("no CARGO_MANIFEST_DIR to find its files")?,
+        );
+        for config in rule.config_files {
+            match std::fs::symlink_metadata(root.join(config)) {
+                Ok(_) => return Err("its configuration file exists"),
+                Err(err) if err.kind() == std::io::ErrorKind::NotFound => {}
+                Err(_) => return Err("cannot tell whether its configuration file exists"),
+            }
+        }
+        let dir =
+            std::fs::canonicalize(root.join(rule.dir)).map_err(|_| "no directory of its files")?;
+        let mut tree = TreeHasher { hasher: StableHasher::new(), entries: 0, bytes: 0 };
+        tree.hash_dir(&dir)?;
+        Ok(KnownFiles { dir, fingerprint: tree.hasher.finish() })
+    }
+}
+
+/// Hashes a directory tree: the name and kind of each entry, in name order, and the content
+/// of each file. A symlink or special file is refused: what it points at is not hashed.
+struct TreeHasher {
+    hasher: StableHasher,
+    entries: usize,
+    bytes: u64,
+}
+
+impl TreeHasher {
+    fn hash_dir(&mut self, dir: &Path) -> Result<(), &'static str> {
+        const UNREADABLE: &str = "unreadable entry in the directory of its files";
+        let mut names = std::fs::read_dir(dir)
+            .and_then(|entries| {
+                entries.map(|e| e.map(|e| e.file_name())).collect::<Result<Vec<_>, _>>()
+            })
+            .map_err(|_| UNREADABLE)?;
+        names.sort_unstable();
+        self.entries += names.len();
+        if self.entries > FILE_INPUTS_MAX_ENTRIES {
+            return Err("too many files in the directory of its files");
+        }
+        let hcx = &mut NoSpanHcx;
+        names.len().hash_stable(hcx, &mut self.hasher);
+        for name in names {
+            let bytes = name.as_encoded_bytes();
+            bytes.len().hash_stable(hcx, &mut self.hasher);
+            self.hasher.write(bytes);
+            let path = dir.join(&name);
+            let meta = std::fs::symlink_metadata(&path).map_err(|_| UNREADABLE)?;
+            if meta.is_dir() {
+                0u8.hash_stable(hcx, &mut self.hasher);
+                self.hash_dir(&path)?;
+            } else if meta.is_file() {
+                self.bytes += meta.len();
+                if self.bytes > FILE_INPUTS_MAX_BYTES {
+                    return Err("too large a directory of its files");
+                }
+                1u8.hash_stable(hcx, &mut self.hasher);
+                let hash = hash_file(&path).ok_or(UNREADABLE)?;
+                self.hasher.write(&hash.to_le_bytes());
+            } else {
+                return Err("symlink or special file in the directory of its files");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Whether `stream` contains `key =` for one of `keys`, at any depth (an attribute argument
+/// such as `config = "..."`).
+fn mentions_key(stream: &TokenStream, keys: &[&str]) -> bool {
+    let mut trees = stream.iter().peekable();
+    while let Some(tree) = trees.next() {
+        let name = match tree {
+            TokenTree::Token(token, _) => match token.kind {
+                TokenKind::Ident(name, _) => name,
+                TokenKind::NtIdent(ident, _) => ident.name,
+                _ => continue,
+            },
+            TokenTree::Delimited(_, _, _, inner) => {
+                if mentions_key(inner, keys) {
+                    return true;
+                }
+                continue;
+            }
+        };
+        if keys.contains(&name.as_str())
+            && matches!(trees.peek(), Some(TokenTree::Token(t, _)) if t.kind == TokenKind::Eq)
+        {
+            return true;
+        }
+    }
+    false
 }
 
 /// Records, during a client run, what is needed to store its result: where the spans come from
@@ -1678,11 +1825,11 @@ fn included_path(bang: Option<&TokenTree>, args: Option<&TokenTree>) -> Option<S
     }
 }
 
-/// The content hash of the file `include_str!(path)` reads when expanded at `call_site`,
-/// resolved the way `include_str!` resolves it.
-fn included_file_hash(sess: &Session, path: &str, call_site: Span) -> Option<Fingerprint> {
+/// The file `include_str!(path)` reads when expanded at `call_site`, resolved the way
+/// `include_str!` resolves it.
+fn resolve_included(sess: &Session, path: &str, call_site: Span) -> Option<PathBuf> {
     match crate::base::resolve_path(sess, path, call_site) {
-        Ok(resolved) => hash_file(resolved.to_str()?),
+        Ok(resolved) => Some(resolved),
         Err(err) => {
             err.cancel();
             None
@@ -1756,6 +1903,8 @@ fn read_opt_str(d: &mut ExpandCacheDecoder<'_>) -> Result<Option<String>, &'stat
 
 /// Encodes the entry into `buf` (cleared first; a buffer reused from store to store, so that
 /// encoding allocates nothing once it has grown).
+/// `known_dir`: the directory of a `FileInputs` rule, which every included file must lie
+/// under (and at least one must be included: the output then names what the macro read).
 fn encode_entry(
     buf: Vec<u8>,
     rec: &ExpandRecorder,
@@ -1763,18 +1912,28 @@ fn encode_entry(
     expand_nanos: u64,
     sess: &Session,
     call_site: Span,
+    known_dir: Option<&Path>,
 ) -> Result<Vec<u8>, (&'static str, Vec<u8>)> {
     let mut included = Vec::new();
     if let Err(why) = check_output(output, &mut included) {
         return Err((why, buf));
     }
-    let include_checks: Vec<Check> = included
-        .into_iter()
-        .map(|path| {
-            let hash = included_file_hash(sess, &path, call_site);
-            Check::Include(path, hash)
-        })
-        .collect();
+    if known_dir.is_some() && included.is_empty() {
+        return Err(("output names none of the files the macro reads", buf));
+    }
+    let mut include_checks = Vec::with_capacity(included.len());
+    for path in included {
+        let resolved = resolve_included(sess, &path, call_site);
+        if let Some(dir) = known_dir
+            && !resolved
+                .as_deref()
+                .and_then(|file| std::fs::canonicalize(file).ok())
+                .is_some_and(|file| file.starts_with(dir))
+        {
+            return Err(("output includes a file outside the macro's directory", buf));
+        }
+        include_checks.push(Check::Include(path, resolved.and_then(hash_file)));
+    }
     let mut e = MemEncoder { data: buf };
     e.data.clear();
     e.emit_u32(ENTRY_MAGIC);
@@ -2073,7 +2232,9 @@ fn decode_entry(
             4 => {
                 let path = d.read_str().to_owned();
                 let recorded = read_opt_fingerprint(&mut d).map_err(Corrupt)?;
-                if included_file_hash(ecx.sess, &path, sites.call_site) != recorded {
+                if resolve_included(ecx.sess, &path, sites.call_site).and_then(hash_file)
+                    != recorded
+                {
                     return Err(Stale("included file changed"));
                 }
             }
@@ -2334,11 +2495,25 @@ fn expand_with_cache(
             if cache.is_denied_by_verify(ecx.sess, macro_crate.name, macro_name) {
                 return Err("denied by verify mode");
             }
-            compute_key(cache, ecx, crate_fingerprint, kind, macro_name, &call.inputs(), &sites)
+            let inputs = call.inputs();
+            let rule = BUILTIN_FILE_INPUTS.iter().find(|r| r.krate == macro_crate.name.as_str());
+            let (crate_fingerprint, known) = match rule {
+                None => (crate_fingerprint, None),
+                Some(rule) => {
+                    if inputs.iter().any(|input| mentions_key(input, rule.config_keys)) {
+                        return Err("input names a configuration file");
+                    }
+                    let known = cache.file_inputs(rule)?;
+                    (crate_fingerprint.combine(known.fingerprint), Some(known.dir))
+                }
+            };
+            let ikey =
+                compute_key(cache, ecx, crate_fingerprint, kind, macro_name, &inputs, &sites)?;
+            Ok((ikey, known))
         })()
     };
-    let mut ikey = match prepared {
-        Ok(ikey) => ikey,
+    let (mut ikey, known_dir) = match prepared {
+        Ok(prepared) => prepared,
         Err(why) => {
             debug!(
                 krate = %macro_crate.name, %macro_name, ?kind, why,
@@ -2462,7 +2637,15 @@ fn expand_with_cache(
 
     let _timer = ecx.sess.prof.generic_activity("expand_proc_macro_cache_store");
     let buf = std::mem::take(&mut cache.scratch);
-    match encode_entry(buf, &rec, output, expand_nanos, ecx.sess, sites.call_site) {
+    match encode_entry(
+        buf,
+        &rec,
+        output,
+        expand_nanos,
+        ecx.sess,
+        sites.call_site,
+        known_dir.as_deref(),
+    ) {
         Ok(value) => {
             let crate_name = macro_crate.name.as_str();
             let name = macro_name.as_str();
