@@ -1924,15 +1924,19 @@ fn encode_entry(
     let mut include_checks = Vec::with_capacity(included.len());
     for path in included {
         let resolved = resolve_included(sess, &path, call_site);
-        if let Some(dir) = known_dir
-            && !resolved
-                .as_deref()
-                .and_then(|file| std::fs::canonicalize(file).ok())
-                .is_some_and(|file| file.starts_with(dir))
-        {
-            return Err(("output includes a file outside the macro's directory", buf));
+        match known_dir {
+            // The key already holds the hash of everything under the rule's directory.
+            Some(dir) => {
+                if !resolved
+                    .as_deref()
+                    .and_then(|file| std::fs::canonicalize(file).ok())
+                    .is_some_and(|file| file.starts_with(dir))
+                {
+                    return Err(("output includes a file outside the macro's directory", buf));
+                }
+            }
+            None => include_checks.push(Check::Include(path, resolved.and_then(hash_file))),
         }
-        include_checks.push(Check::Include(path, resolved.and_then(hash_file)));
     }
     let mut e = MemEncoder { data: buf };
     e.data.clear();
