@@ -629,6 +629,58 @@ fn equivalence_askama_off_cold_warm() {
     equivalence("cache-askama", "cache_askama", "src/lib.rs");
 }
 
+/// The build-script output dirs cargo made for `cache-outdir`.
+fn out_dirs(c: &Cached) -> Vec<PathBuf> {
+    let build = c.path().join("target/debug/build");
+    let mut dirs: Vec<PathBuf> = std::fs::read_dir(&build)
+        .unwrap_or_else(|e| panic!("{}: {e}", build.display()))
+        .map(|e| e.expect("dir entry").path().join("out"))
+        .filter(|out| out.join("generated.txt").is_file())
+        .collect();
+    dirs.sort();
+    dirs
+}
+
+#[test]
+fn out_dir_is_keyed_by_what_it_holds() {
+    // Three derives and `generated!` (which reads `$OUT_DIR/generated.txt` itself).
+    let c = Cached::new("cache-outdir");
+    let run = |args: &[&str], envs: &[(&str, &str)]| {
+        let (out, counts) = c.ok_env(args, envs);
+        of(&counts, "cache_outdir", &out)
+    };
+    let all_miss = Counts { hits: 0, misses: 4, stored: 4, uncacheable: 0 };
+    let all_hit = Counts { hits: 4, misses: 0, stored: 0, uncacheable: 0 };
+    assert_eq!(run(&["check", "--locked"], &[]), all_miss, "cold check");
+
+    // A non-incremental build is another unit, its build script run in a dir of its own
+    // which holds the same file: the check's entries serve it, and it is the build the
+    // cache off makes.
+    let noninc = [("CARGO_INCREMENTAL", "0")];
+    assert_eq!(run(&["build", "--locked"], &noninc), all_hit, "non-incremental build after check");
+    assert_eq!(out_dirs(&c).len(), 2, "the two units have build-script output dirs of their own");
+    let served = artifacts(c.path(), "libcache_outdir-");
+    c.touch("src/lib.rs");
+    c.ok_env(&["build", "--locked"], &[("CARGO_INCREMENTAL", "0"), ("RUSTC_EXPAND_CACHE", "off")]);
+    assert_same_artifacts(&artifacts(c.path(), "libcache_outdir-"), &served, "off vs served by check");
+
+    // The build script writes something else into the same dir: the next session misses, and
+    // the expansion in use reads the new file (the test compares it with `include_str!`).
+    let two = [("CACHE_OUTDIR_GENERATED", "two")];
+    assert_eq!(run(&["build", "--locked"], &two), all_miss, "generated file changed");
+    c.ok_env(&["test", "--locked"], &two);
+    assert_eq!(run(&["build", "--locked"], &[]), all_hit, "generated file as first written");
+
+    // An output naming the unit's dir is not stored (the feature gives the build script of
+    // each unit yet another dir, and the other expansions hit there too); each unit gets its
+    // own path.
+    let named = Counts { hits: 4, misses: 1, stored: 0, uncacheable: 1 };
+    let features = ["build", "--locked", "--features", "names-out-dir"];
+    assert_eq!(run(&features, &[]), named, "names OUT_DIR");
+    assert_eq!(run(&features, &noninc), named, "names OUT_DIR, non-incremental");
+    c.ok_env(&["test", "--locked", "--features", "names-out-dir"], &[]);
+}
+
 /// Checks `cache-edges` with `feature` three times (cache off, cold, warm after a touch) and
 /// asserts the same exit status and diagnostics each time; returns the cache-off output.
 fn same_off_cold_warm(feature: &str) -> Output {

@@ -61,7 +61,7 @@ use crate::proc_macro::exec_strategy;
 use crate::proc_macro_server::{self, ExpnSites, Rustc};
 
 /// Bumped whenever the key or the entry encoding changes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 
 /// Proc-macro crates whose macros are known to read files, databases or the environment
 /// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
@@ -126,10 +126,15 @@ const BUILTIN_FILE_INPUTS: &[FileInputs] = &[
 const FILE_INPUTS_MAX_ENTRIES: usize = 10_000;
 const FILE_INPUTS_MAX_BYTES: u64 = 256 << 20;
 
+/// Bounds on the `OUT_DIR` tree hashed into the key; a larger one is keyed by its path.
+const OUT_DIR_MAX_ENTRIES: usize = 4_096;
+const OUT_DIR_MAX_BYTES: u64 = 16 << 20;
+
 /// Environment variables which proc macros commonly read untracked; their values are part of
-/// the key, as are those of all `CARGO_PKG_*` variables (authors, description, ...).
+/// the key, as are those of all `CARGO_PKG_*` variables (authors, description, ...). `OUT_DIR`
+/// is keyed by what its tree holds (`SessionEnv`).
 const KEYED_ENV_VARS: &[&str] =
-    &["CARGO_PKG_NAME", "CARGO_PKG_VERSION", "CARGO_CRATE_NAME", "CARGO_MANIFEST_DIR", "OUT_DIR"];
+    &["CARGO_PKG_NAME", "CARGO_PKG_VERSION", "CARGO_CRATE_NAME", "CARGO_MANIFEST_DIR"];
 
 // ------------------------------------------------------------------------------------------
 // The C ABI of the store (`cache-backend/ABI.md`, version 1).
@@ -401,34 +406,23 @@ struct MacroCrate {
     fingerprint: Option<Fingerprint>,
 }
 
-pub struct ExpandCache {
-    config: ExpandCacheConfig,
-    state: StoreState,
-    macro_crates: FxHashMap<CrateNum, MacroCrate>,
-    env_fingerprint: Fingerprint,
-    /// Whether verification found a macro impure, in this session or an earlier one (then a
-    /// marker entry in the store says so); looked up once per macro per session.
-    verify_denied: FxHashMap<(Symbol, Symbol), bool>,
-    stats: RecSessionStats,
-    invocations: u64,
-    capture: Option<OutputCapture>,
-    /// The buffer entries are encoded into, reused from one store to the next.
-    scratch: Vec<u8>,
-    /// The state of each `FileInputs` rule used in this session, by crate name.
-    file_inputs: FxHashMap<&'static str, Result<KnownFiles, &'static str>>,
+/// What the environment of the session puts into every key.
+struct SessionEnv {
+    fingerprint: Fingerprint,
+    /// When `OUT_DIR` is keyed by its contents: the name of its parent, the directory cargo
+    /// gives this unit's build script, which no stored output may contain.
+    unit_dir_name: Option<String>,
 }
 
-impl ExpandCache {
-    pub fn new(config: ExpandCacheConfig, load_backend: LoadBackendFn) -> ExpandCache {
+impl SessionEnv {
+    fn find(config: &ExpandCacheConfig) -> SessionEnv {
         fn hash_var(name: &str, hasher: &mut StableHasher) {
             let hcx = &mut NoSpanHcx;
             name.hash_stable(hcx, hasher);
             match env::var_os(name) {
                 Some(value) => {
-                    let bytes = value.as_encoded_bytes();
                     1u8.hash_stable(hcx, hasher);
-                    bytes.len().hash_stable(hcx, hasher);
-                    hasher.write(bytes);
+                    hash_bytes(value.as_encoded_bytes(), hasher);
                 }
                 None => 0u8.hash_stable(hcx, hasher),
             }
@@ -450,13 +444,86 @@ impl ExpandCache {
         for name in extra {
             hash_var(name, &mut hasher);
         }
-        let env_fingerprint = hasher.finish::<Fingerprint>();
 
+        // cargo gives each unit of a package (check, build, clippy, test, non-incremental...)
+        // a build-script output dir of its own; keyed by what it holds, they share entries,
+        // and a macro reading a generated file behind the compiler's back misses when the
+        // build script writes another. An output naming the dir would carry one unit's path
+        // into another: such outputs are not stored. Keyed by its path when it cannot be
+        // hashed (too large, symlinks) or its name could not be told apart in a literal.
+        let hcx = &mut NoSpanHcx;
+        let unit_dir_name = match env::var_os("OUT_DIR") {
+            None => {
+                0u8.hash_stable(hcx, &mut hasher);
+                None
+            }
+            Some(out_dir) => match hash_out_dir(Path::new(&out_dir)) {
+                Ok((tree, name)) => {
+                    1u8.hash_stable(hcx, &mut hasher);
+                    hasher.write(&tree.to_le_bytes());
+                    Some(name)
+                }
+                Err(why) => {
+                    debug!(why, "proc-macro cache: OUT_DIR keyed by its path");
+                    2u8.hash_stable(hcx, &mut hasher);
+                    hash_bytes(out_dir.as_encoded_bytes(), &mut hasher);
+                    None
+                }
+            },
+        };
+        SessionEnv { fingerprint: hasher.finish(), unit_dir_name }
+    }
+}
+
+fn hash_bytes(bytes: &[u8], hasher: &mut StableHasher) {
+    bytes.len().hash_stable(&mut NoSpanHcx, hasher);
+    hasher.write(bytes);
+}
+
+/// The hash of the tree under `out_dir` and the name of its parent directory.
+fn hash_out_dir(out_dir: &Path) -> Result<(Fingerprint, String), &'static str> {
+    // Sure to be found in any literal naming a path in it (`Literal::string` and
+    // `Literal::byte_string` escape none of these characters), and long enough to be found
+    // in no other.
+    let unit_dir_name = out_dir
+        .parent()
+        .and_then(Path::file_name)
+        .and_then(|name| name.to_str())
+        .filter(|name| {
+            name.len() >= 8
+                && name.bytes().all(|b| b.is_ascii_graphic() && !matches!(b, b'\\' | b'"' | b'\''))
+        })
+        .ok_or("its parent's name is short or has characters a literal escapes")?;
+    let mut tree = TreeHasher::new(OUT_DIR_MAX_ENTRIES, OUT_DIR_MAX_BYTES);
+    tree.hash_dir(out_dir)?;
+    Ok((tree.hasher.finish(), unit_dir_name.to_owned()))
+}
+
+pub struct ExpandCache {
+    config: ExpandCacheConfig,
+    state: StoreState,
+    macro_crates: FxHashMap<CrateNum, MacroCrate>,
+    /// Computed before the first cacheable expansion of the session.
+    env: Option<SessionEnv>,
+    /// Whether verification found a macro impure, in this session or an earlier one (then a
+    /// marker entry in the store says so); looked up once per macro per session.
+    verify_denied: FxHashMap<(Symbol, Symbol), bool>,
+    stats: RecSessionStats,
+    invocations: u64,
+    capture: Option<OutputCapture>,
+    /// The buffer entries are encoded into, reused from one store to the next.
+    scratch: Vec<u8>,
+    /// The state of each `FileInputs` rule used in this session, by crate name.
+    file_inputs: FxHashMap<&'static str, Result<KnownFiles, &'static str>>,
+}
+
+impl ExpandCache {
+    pub fn new(config: ExpandCacheConfig, load_backend: LoadBackendFn) -> ExpandCache {
         ExpandCache {
             config,
             state: StoreState::Unopened(load_backend),
             macro_crates: Default::default(),
-            env_fingerprint,
+            env: None,
             verify_denied: Default::default(),
             stats: RecSessionStats::default(),
             invocations: 0,
@@ -668,6 +735,11 @@ impl ExpandCache {
         let mac = macro_name.as_str();
         self.is_crate_denied(krate)
             || self.config.deny.iter().any(|(c, m)| c == krate && m.as_deref() == Some(mac))
+    }
+
+    /// The environment's part of every key, computed at the first cacheable expansion.
+    fn env(&mut self) -> &SessionEnv {
+        self.env.get_or_insert_with(|| SessionEnv::find(&self.config))
     }
 
     /// What `rule` finds in this session: computed once, before the first of its macros runs,
@@ -916,6 +988,7 @@ fn compute_key(
     cache: &ExpandCache,
     ecx: &ExtCtxt<'_>,
     crate_fingerprint: Fingerprint,
+    env_fingerprint: Fingerprint,
     kind: ProcMacroKind,
     macro_name: Symbol,
     inputs: &[&TokenStream],
@@ -930,7 +1003,7 @@ fn compute_key(
     macro_name.hash_stable(hcx, &mut hasher);
     ecx.sess.edition().hash_stable(hcx, &mut hasher);
     ecx.current_expansion.id.expn_data().edition.hash_stable(hcx, &mut hasher);
-    hasher.write(&cache.env_fingerprint.to_le_bytes());
+    hasher.write(&env_fingerprint.to_le_bytes());
 
     inputs.len().hash_stable(hcx, &mut hasher);
     let mut input_spans = Vec::new();
@@ -1343,7 +1416,7 @@ impl KnownFiles {
         }
         let dir =
             std::fs::canonicalize(root.join(rule.dir)).map_err(|_| "no directory of its files")?;
-        let mut tree = TreeHasher { hasher: StableHasher::new(), entries: 0, bytes: 0 };
+        let mut tree = TreeHasher::new(FILE_INPUTS_MAX_ENTRIES, FILE_INPUTS_MAX_BYTES);
         tree.hash_dir(&dir)?;
         Ok(KnownFiles { dir, fingerprint: tree.hasher.finish() })
     }
@@ -1355,11 +1428,17 @@ struct TreeHasher {
     hasher: StableHasher,
     entries: usize,
     bytes: u64,
+    max_entries: usize,
+    max_bytes: u64,
 }
 
 impl TreeHasher {
+    fn new(max_entries: usize, max_bytes: u64) -> TreeHasher {
+        TreeHasher { hasher: StableHasher::new(), entries: 0, bytes: 0, max_entries, max_bytes }
+    }
+
     fn hash_dir(&mut self, dir: &Path) -> Result<(), &'static str> {
-        const UNREADABLE: &str = "unreadable entry in the directory of its files";
+        const UNREADABLE: &str = "unreadable entry in the directory";
         let mut names = std::fs::read_dir(dir)
             .and_then(|entries| {
                 entries.map(|e| e.map(|e| e.file_name())).collect::<Result<Vec<_>, _>>()
@@ -1367,8 +1446,8 @@ impl TreeHasher {
             .map_err(|_| UNREADABLE)?;
         names.sort_unstable();
         self.entries += names.len();
-        if self.entries > FILE_INPUTS_MAX_ENTRIES {
-            return Err("too many files in the directory of its files");
+        if self.entries > self.max_entries {
+            return Err("too many files in the directory");
         }
         let hcx = &mut NoSpanHcx;
         names.len().hash_stable(hcx, &mut self.hasher);
@@ -1383,14 +1462,14 @@ impl TreeHasher {
                 self.hash_dir(&path)?;
             } else if meta.is_file() {
                 self.bytes += meta.len();
-                if self.bytes > FILE_INPUTS_MAX_BYTES {
-                    return Err("too large a directory of its files");
+                if self.bytes > self.max_bytes {
+                    return Err("too large a directory");
                 }
                 1u8.hash_stable(hcx, &mut self.hasher);
                 let hash = hash_file(&path).ok_or(UNREADABLE)?;
                 self.hasher.write(&hash.to_le_bytes());
             } else {
-                return Err("symlink or special file in the directory of its files");
+                return Err("symlink or special file in the directory");
             }
         }
         Ok(())
@@ -1766,15 +1845,27 @@ impl SpanDecoder for ExpandCacheDecoder<'_> {
 }
 
 /// Walks the output for tokens which must not be stored: error literals (their
-/// `ErrorGuaranteed` cannot be encoded) and `include_str!`/`include_bytes!` of a path that is
-/// not a plain string literal. The literal paths are collected into `included`: they become
+/// `ErrorGuaranteed` cannot be encoded), literals and doc comments containing `unit_dir_name`
+/// (see `SessionEnv`), and `include_str!`/`include_bytes!` of a path that is not a plain
+/// string literal. The literal paths are collected into `included`: they become
 /// content-hash preconditions (`Check::Include`).
-fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), &'static str> {
+fn check_output(
+    stream: &TokenStream,
+    unit_dir_name: Option<&str>,
+    included: &mut Vec<String>,
+) -> Result<(), &'static str> {
+    const NAMES_UNIT_DIR: &str = "output names the build-script output directory";
     for (i, tree) in stream.iter().enumerate() {
         match tree {
             TokenTree::Token(token, _) => match token.kind {
                 TokenKind::Literal(token::Lit { kind: token::LitKind::Err(_), .. }) => {
                     return Err("error literal in output");
+                }
+                TokenKind::Literal(token::Lit { symbol, .. })
+                | TokenKind::DocComment(_, _, symbol)
+                    if unit_dir_name.is_some_and(|name| symbol.as_str().contains(name)) =>
+                {
+                    return Err(NAMES_UNIT_DIR);
                 }
                 TokenKind::Ident(name, IdentIsRaw::No)
                     if matches!(name, sym::include_str | sym::include_bytes) =>
@@ -1796,10 +1887,23 @@ fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), 
                 }
                 _ => {}
             },
-            TokenTree::Delimited(_, _, _, inner) => check_output(inner, included)?,
+            TokenTree::Delimited(_, _, _, inner) => check_output(inner, unit_dir_name, included)?,
         }
     }
     Ok(())
+}
+
+/// Whether a tracked path or a diagnostic message among `replays` contains `name` (the other
+/// replays and the checks either become output tokens or hold what a hit compares).
+fn replays_name(replays: &[Replay], name: &str) -> bool {
+    fn diag_names(diag: &DiagRecord, name: &str) -> bool {
+        diag.message.contains(name) || diag.children.iter().any(|child| diag_names(child, name))
+    }
+    replays.iter().any(|replay| match replay {
+        Replay::TrackPath(path) => path.contains(name),
+        Replay::Diagnostic(diag) => diag_names(diag, name),
+        _ => false,
+    })
 }
 
 /// The path of `! ( "literal" )`, as the two trees after `include_str`/`include_bytes`,
@@ -1905,6 +2009,7 @@ fn read_opt_str(d: &mut ExpandCacheDecoder<'_>) -> Result<Option<String>, &'stat
 /// encoding allocates nothing once it has grown).
 /// `known_dir`: the directory of a `FileInputs` rule, which every included file must lie
 /// under (and at least one must be included: the output then names what the macro read).
+/// `unit_dir_name`: see `SessionEnv`.
 fn encode_entry(
     buf: Vec<u8>,
     rec: &ExpandRecorder,
@@ -1913,10 +2018,14 @@ fn encode_entry(
     sess: &Session,
     call_site: Span,
     known_dir: Option<&Path>,
+    unit_dir_name: Option<&str>,
 ) -> Result<Vec<u8>, (&'static str, Vec<u8>)> {
     let mut included = Vec::new();
-    if let Err(why) = check_output(output, &mut included) {
+    if let Err(why) = check_output(output, unit_dir_name, &mut included) {
         return Err((why, buf));
+    }
+    if unit_dir_name.is_some_and(|name| replays_name(&rec.replays, name)) {
+        return Err(("a tracked path or diagnostic names the build-script output directory", buf));
     }
     if known_dir.is_some() && included.is_empty() {
         return Err(("output names none of the files the macro reads", buf));
@@ -2511,8 +2620,17 @@ fn expand_with_cache(
                     (crate_fingerprint.combine(known.fingerprint), Some(known.dir))
                 }
             };
-            let ikey =
-                compute_key(cache, ecx, crate_fingerprint, kind, macro_name, &inputs, &sites)?;
+            let env_fingerprint = cache.env().fingerprint;
+            let ikey = compute_key(
+                cache,
+                ecx,
+                crate_fingerprint,
+                env_fingerprint,
+                kind,
+                macro_name,
+                &inputs,
+                &sites,
+            )?;
             Ok((ikey, known))
         })()
     };
@@ -2649,6 +2767,7 @@ fn expand_with_cache(
         ecx.sess,
         sites.call_site,
         known_dir.as_deref(),
+        cache.env.as_ref().and_then(|env| env.unit_dir_name.as_deref()),
     ) {
         Ok(value) => {
             let crate_name = macro_crate.name.as_str();
