@@ -1022,6 +1022,23 @@ def main() -> None:
         print(write_outputs(runs, meta, files[0].parent))
         return
 
+    if args.quick:
+        args.workloads = "zoxide" if args.workloads == ap.get_default("workloads") else args.workloads
+        args.repeats, args.situation_repeats = 2, 1
+    known_wls = sorted(p.parent.name for p in (BENCH / "workloads").glob("*/workload.toml"))
+    names = {
+        "--workloads": ([w for w in args.workloads.split(",") if w], known_wls),
+        "--build-workloads": ([w for w in args.build_workloads.split(",") if w], known_wls),
+        "--edits": ([e for e in args.edits.split(",") if e], ALL_EDITS),
+        "--columns": ([c for c in args.columns.split(",") if c], list(COLUMN_DEF)),
+    }
+    for option, (given, known) in names.items():
+        for name in given:
+            if name not in known:
+                ap.error(f"{option}: unknown name {name!r} (known: {','.join(known)})")
+    wls = [Workload(n) for n in names["--workloads"][0]]
+    edits, cols = names["--edits"][0], names["--columns"][0]
+
     xdg = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
     WORK = Path(args.workdir or Path(xdg) / "rustc-expand-cache" / "bench").resolve()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -1029,16 +1046,6 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/pkg/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
-    if args.quick:
-        args.workloads = "zoxide" if args.workloads == ap.get_default("workloads") else args.workloads
-        args.repeats, args.situation_repeats = 2, 1
-    wls = [Workload(n) for n in args.workloads.split(",") if n]
-    edits = [e for e in args.edits.split(",") if e]
-    cols = [c for c in args.columns.split(",") if c]
-    for e in edits:
-        assert e in ALL_EDITS, f"unknown edit {e}; known: {ALL_EDITS}"
-    for c in cols:
-        assert c in COLUMN_DEF, f"unknown column {c}; known: {ALL_COLUMNS}"
     if args.instructions < 0:
         ap.error(f"--instructions must be 0 or more, not {args.instructions}")
     args.instruction_columns = [c for c in args.instruction_columns.split(",") if c]
