@@ -679,6 +679,17 @@ fn out_dir_is_keyed_by_what_it_holds() {
     assert_eq!(run(&features, &[]), named, "names OUT_DIR");
     assert_eq!(run(&features, &noninc), named, "names OUT_DIR, non-incremental");
     c.ok_env(&["test", "--locked", "--features", "names-out-dir"], &[]);
+
+    // Nor is one tracking a file there (its path would be replayed into another unit's
+    // dep-info): the feature builds another macro crate, so all miss once, then only
+    // `tracked_generated!` runs again.
+    let tracked = ["check", "--locked", "--features", "tracks-out-dir"];
+    let bootstrap = [("RUSTC_BOOTSTRAP", "1")];
+    let first = Counts { hits: 0, misses: 5, stored: 4, uncacheable: 1 };
+    assert_eq!(run(&tracked, &bootstrap), first, "tracks a file in OUT_DIR");
+    c.touch("src/lib.rs");
+    let again = Counts { hits: 4, misses: 1, stored: 0, uncacheable: 1 };
+    assert_eq!(run(&tracked, &bootstrap), again, "tracks a file in OUT_DIR, again");
 }
 
 /// Checks `cache-edges` with `feature` three times (cache off, cold, warm after a touch) and

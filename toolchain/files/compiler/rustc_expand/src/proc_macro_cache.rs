@@ -475,6 +475,7 @@ impl SessionEnv {
     }
 }
 
+/// Hashes `bytes` with their length first, so that consecutive strings cannot run together.
 fn hash_bytes(bytes: &[u8], hasher: &mut StableHasher) {
     bytes.len().hash_stable(&mut NoSpanHcx, hasher);
     hasher.write(bytes);
@@ -1452,9 +1453,7 @@ impl TreeHasher {
         let hcx = &mut NoSpanHcx;
         names.len().hash_stable(hcx, &mut self.hasher);
         for name in names {
-            let bytes = name.as_encoded_bytes();
-            bytes.len().hash_stable(hcx, &mut self.hasher);
-            self.hasher.write(bytes);
+            hash_bytes(name.as_encoded_bytes(), &mut self.hasher);
             let path = dir.join(&name);
             let meta = std::fs::symlink_metadata(&path).map_err(|_| UNREADABLE)?;
             if meta.is_dir() {
