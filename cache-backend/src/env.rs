@@ -275,16 +275,30 @@ impl SharedEnv {
         Self::corrupt(&self.dir, reason, self.read_only)
     }
 
+    /// Opens the three databases, creating the missing ones in one transaction: a new store
+    /// costs one commit (one fsync, on the compiler's main thread) rather than one per database.
     fn open_dbs(env: &Environment, read_only: bool, dir: &Path) -> Result<Dbs> {
-        let open = |name: &str| -> Result<Database> {
-            match env.open_db(Some(name)) {
-                Ok(d) => Ok(d),
-                Err(lmdb::Error::NotFound) if !read_only => env.create_db(Some(name), DatabaseFlags::empty()).map_err(|e| Error::lmdb("create database", e)),
-                Err(lmdb::Error::NotFound) => Err(Error::Missing(dir.to_path_buf())),
-                Err(e) => Err(Error::lmdb("open database", e)),
-            }
-        };
-        Ok(Dbs { entries: open("entries")?, meta: open("meta")?, namespaces: open("namespaces")? })
+        const NAMES: [&str; 3] = ["entries", "meta", "namespaces"];
+        let txn = env.begin_ro_txn().map_err(|e| Error::lmdb("open database", e))?;
+        // SAFETY (here and below): no other thread opens databases of this environment: it is
+        // not shared yet, and `open` holds the registry lock.
+        let opened = NAMES.map(|name| unsafe { txn.open_db(Some(name)) });
+        txn.commit().map_err(|e| Error::lmdb("open database", e))?;
+        if let [Ok(entries), Ok(meta), Ok(namespaces)] = opened {
+            return Ok(Dbs { entries, meta, namespaces });
+        }
+        if let Some(e) = opened.iter().find_map(|r| r.err().filter(|e| *e != lmdb::Error::NotFound)) {
+            return Err(Error::lmdb("open database", e));
+        }
+        if read_only {
+            return Err(Error::Missing(dir.to_path_buf()));
+        }
+        let txn = env.begin_rw_txn().map_err(|e| Error::lmdb("create database", e))?;
+        let [entries, meta, namespaces] = NAMES.map(|name| unsafe { txn.create_db(Some(name), DatabaseFlags::empty()) });
+        let map = |r: lmdb::Result<Database>| r.map_err(|e| Error::lmdb("create database", e));
+        let dbs = Dbs { entries: map(entries)?, meta: map(meta)?, namespaces: map(namespaces)? };
+        txn.commit().map_err(|e| Error::lmdb("create database", e))?;
+        Ok(dbs)
     }
 
     fn adopt_map_size(&self) -> Result<()> {
@@ -528,6 +542,17 @@ mod tests {
 
     fn meta(lru: u64, size: u64) -> EntryMeta {
         EntryMeta { macro_crate: "c".into(), macro_name: "m".into(), kind: MacroKind::Bang, created_ms: 1, last_hit_ms: 0, hit_count: 0, size, expand_nanos: 0, last_use_txn: lru }
+    }
+
+    #[test]
+    fn a_new_store_is_created_in_one_commit() {
+        let t = tempfile::tempdir().unwrap();
+        let env = SharedEnv::open(t.path(), &OpenOptions::default(), 64 << 20).unwrap();
+        // A read transaction sees the id of the last commit: one, for all three databases.
+        assert_eq!(env.read(|txn| Ok(txn_id(txn))).unwrap(), 1);
+        drop(env);
+        let env = SharedEnv::open(t.path(), &OpenOptions::default(), 64 << 20).unwrap();
+        assert_eq!(env.read(|txn| Ok(txn_id(txn))).unwrap(), 1, "reopening commits nothing");
     }
 
     #[test]
