@@ -22,6 +22,7 @@
 //! `rustc_interface` loads; it is opened lazily on the first proc-macro invocation. Any failure of
 //! the cache costs one warning and an uncached build.
 
+use std::collections::hash_map::Entry;
 use std::ffi::c_int;
 use std::fs::File;
 use std::hash::Hasher;
@@ -61,7 +62,7 @@ use crate::proc_macro::exec_strategy;
 use crate::proc_macro_server::{self, ExpnSites, Rustc};
 
 /// Bumped whenever the key or the entry encoding changes.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 
 /// Proc-macro crates whose macros are known to read files, databases or the environment
 /// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
@@ -1689,16 +1690,29 @@ impl ExpandRecorder {
 
 const ENTRY_MAGIC: u32 = 0x5245_4302;
 
-/// Encodes output tokens, writing spans as indices into the recorded span expressions and
-/// symbols as strings.
+/// Encodes output tokens, writing spans as indices into the recorded span expressions, and
+/// symbols by number when the compiler predefines them, else as strings the first time and
+/// as indices into the entry's own symbol table afterwards: generated code repeats its
+/// identifiers throughout, and an entry encoded this way is about half the size (less to
+/// copy, checksum and write) and decodes with one interning per distinct symbol.
 struct ExpandCacheEncoder<'r> {
     enc: MemEncoder,
     span_ids: &'r FxHashMap<Span, u32>,
     /// The last span encoded and its index: runs of tokens with one span (`quote!` with
     /// `Span::call_site()`) are the common case.
     last: Option<(Span, u32)>,
+    /// The symbols written as strings so far, with their indices.
+    symbols: FxHashMap<Symbol, u32>,
+    /// See `SessionEnv`: no symbol of a stored output may contain it.
+    unit_dir_name: Option<&'r str>,
     failed: Option<&'static str>,
 }
+
+/// How an encoded symbol continues: a predefined symbol's number, a string (the next index
+/// of the entry's symbol table), or an index of that table.
+const SYMBOL_PREDEFINED: u8 = 0;
+const SYMBOL_STR: u8 = 1;
+const SYMBOL_SEEN: u8 = 2;
 
 macro_rules! delegate_emit {
     ($($name:ident($ty:ty);)*) => {
@@ -1739,7 +1753,29 @@ impl SpanEncoder for ExpandCacheEncoder<'_> {
     }
 
     fn encode_symbol(&mut self, sym: Symbol) {
-        self.enc.emit_str(sym.as_str())
+        let index = sym.as_u32();
+        if Symbol::is_predefined(index) {
+            self.enc.emit_u8(SYMBOL_PREDEFINED);
+            return self.enc.emit_u32(index);
+        }
+        let next = self.symbols.len() as u32;
+        match self.symbols.entry(sym) {
+            Entry::Occupied(seen) => {
+                self.enc.emit_u8(SYMBOL_SEEN);
+                self.enc.emit_u32(*seen.get());
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(next);
+                let text = sym.as_str();
+                // Every symbol rather than only literals and doc comments: an identifier
+                // cannot contain the name (it has a `-`), and each text is looked at once.
+                if self.unit_dir_name.is_some_and(|name| text.contains(name)) {
+                    self.failed.get_or_insert("output names the build-script output directory");
+                }
+                self.enc.emit_u8(SYMBOL_STR);
+                self.enc.emit_str(text);
+            }
+        }
     }
 
     fn encode_byte_symbol(&mut self, byte_sym: ByteSymbol) {
@@ -1771,6 +1807,8 @@ impl SpanEncoder for ExpandCacheEncoder<'_> {
 struct ExpandCacheDecoder<'a> {
     dec: MemDecoder<'a>,
     spans: Vec<Span>,
+    /// The symbols read as strings so far (see `ExpandCacheEncoder`).
+    symbols: Vec<Symbol>,
 }
 
 macro_rules! delegate_read {
@@ -1804,7 +1842,26 @@ impl Decoder for ExpandCacheDecoder<'_> {
 
 impl BlobDecoder for ExpandCacheDecoder<'_> {
     fn decode_symbol(&mut self) -> Symbol {
-        Symbol::intern(self.dec.read_str())
+        match self.dec.read_u8() {
+            SYMBOL_PREDEFINED => {
+                let index = self.dec.read_u32();
+                assert!(
+                    Symbol::is_predefined(index),
+                    "bad predefined symbol in a cached expansion"
+                );
+                Symbol::new(index)
+            }
+            SYMBOL_STR => {
+                let sym = Symbol::intern(self.dec.read_str());
+                self.symbols.push(sym);
+                sym
+            }
+            SYMBOL_SEEN => *self
+                .symbols
+                .get(self.dec.read_u32() as usize)
+                .expect("symbol index out of range in a cached expansion"),
+            _ => panic!("bad symbol tag in a cached expansion"),
+        }
     }
 
     fn decode_byte_symbol(&mut self) -> ByteSymbol {
@@ -1844,27 +1901,16 @@ impl SpanDecoder for ExpandCacheDecoder<'_> {
 }
 
 /// Walks the output for tokens which must not be stored: error literals (their
-/// `ErrorGuaranteed` cannot be encoded), literals and doc comments containing `unit_dir_name`
-/// (see `SessionEnv`), and `include_str!`/`include_bytes!` of a path that is not a plain
-/// string literal. The literal paths are collected into `included`: they become
-/// content-hash preconditions (`Check::Include`).
-fn check_output(
-    stream: &TokenStream,
-    unit_dir_name: Option<&str>,
-    included: &mut Vec<String>,
-) -> Result<(), &'static str> {
-    const NAMES_UNIT_DIR: &str = "output names the build-script output directory";
+/// `ErrorGuaranteed` cannot be encoded) and `include_str!`/`include_bytes!` of a path that is
+/// not a plain string literal. The literal paths are collected into `included`: they become
+/// content-hash preconditions (`Check::Include`). (Symbols naming the unit dir are refused by
+/// `ExpandCacheEncoder`, which looks at each distinct symbol once.)
+fn check_output(stream: &TokenStream, included: &mut Vec<String>) -> Result<(), &'static str> {
     for (i, tree) in stream.iter().enumerate() {
         match tree {
             TokenTree::Token(token, _) => match token.kind {
                 TokenKind::Literal(token::Lit { kind: token::LitKind::Err(_), .. }) => {
                     return Err("error literal in output");
-                }
-                TokenKind::Literal(token::Lit { symbol, .. })
-                | TokenKind::DocComment(_, _, symbol)
-                    if unit_dir_name.is_some_and(|name| symbol.as_str().contains(name)) =>
-                {
-                    return Err(NAMES_UNIT_DIR);
                 }
                 TokenKind::Ident(name, IdentIsRaw::No)
                     if matches!(name, sym::include_str | sym::include_bytes) =>
@@ -1886,7 +1932,7 @@ fn check_output(
                 }
                 _ => {}
             },
-            TokenTree::Delimited(_, _, _, inner) => check_output(inner, unit_dir_name, included)?,
+            TokenTree::Delimited(_, _, _, inner) => check_output(inner, included)?,
         }
     }
     Ok(())
@@ -2020,7 +2066,7 @@ fn encode_entry(
     unit_dir_name: Option<&str>,
 ) -> Result<Vec<u8>, (&'static str, Vec<u8>)> {
     let mut included = Vec::new();
-    if let Err(why) = check_output(output, unit_dir_name, &mut included) {
+    if let Err(why) = check_output(output, &mut included) {
         return Err((why, buf));
     }
     if unit_dir_name.is_some_and(|name| replays_name(&rec.replays, name)) {
@@ -2162,8 +2208,14 @@ fn encode_entry(
             }
         }
     }
-    let mut tokens =
-        ExpandCacheEncoder { enc: e, span_ids: &rec.span_ids, last: None, failed: None };
+    let mut tokens = ExpandCacheEncoder {
+        enc: e,
+        span_ids: &rec.span_ids,
+        last: None,
+        symbols: FxHashMap::default(),
+        unit_dir_name,
+        failed: None,
+    };
     output.encode(&mut tokens);
     let (failed, mut e) = (tokens.failed, tokens.enc);
     if let Some(why) = failed {
@@ -2199,7 +2251,7 @@ fn decode_entry(
 ) -> Result<DecodedEntry, Unusable> {
     use Unusable::*;
     let dec = MemDecoder::new(value, 0).map_err(|()| Corrupt("missing end marker"))?;
-    let mut d = ExpandCacheDecoder { dec, spans: Vec::new() };
+    let mut d = ExpandCacheDecoder { dec, spans: Vec::new(), symbols: Vec::new() };
     if d.read_u32() != ENTRY_MAGIC {
         return Err(Corrupt("bad entry magic"));
     }
