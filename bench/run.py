@@ -48,8 +48,12 @@ and cold) in which the workload crate's compiler runs under cachegrind (needs
 valgrind): its user-space instruction count, which does not depend on what else the
 machine does, so that differences of a few percent are measurable (the cost of a
 cold cache); the wait for the cache's commit (its fsync) and kernel CPU time are not
-in it and are reported beside it, from the profile (`join`) and the timed runs' system
-time.
+in it and are reported beside it, from the profile (`join`) and the kernel time.
+The kernel time is the timed runs' mean system time (the whole cargo command, which the
+kernel splits from user time at each timer tick: several ms off per run), or with
+--kernel-samples N, from N more runs per cell and instruction column in which the
+workload crate's compiler runs under `perf record -e cpu-clock:k` (needs perf): its
+kernel-mode CPU time, sampled every 100 us of CPU, cargo's left out.
 """
 from __future__ import annotations
 
@@ -306,6 +310,38 @@ def profsum(files: list[Path]) -> dict | None:
     return res
 
 
+# `perf record` period of the kernel-time runs: one sample per 100 us of CPU time.
+KERNEL_SAMPLE_NS = 100_000
+
+
+def kernel_sampled_ms(rundir: Path) -> float | None:
+    """Kernel-mode CPU time of the perf-recorded compilers in rundir (perf.data.*), in ms."""
+    total, found = 0, False
+    for f in sorted(rundir.glob("perf.data.*")):
+        p = subprocess.run(["perf", "script", "-i", str(f), "-F", "period"], text=True, capture_output=True)
+        if p.returncode != 0:
+            log(f"  perf script failed on {f}: {p.stderr.strip()[-300:]}")
+            return None
+        total += sum(int(x) for x in p.stdout.split())
+        found = True
+    return total / 1e6 if found else None
+
+
+def check_perf() -> str | None:
+    """Why `perf record -e cpu-clock:k` cannot run here, or None when it can."""
+    if not shutil.which("perf"):
+        return "perf is not on PATH (apt-get install linux-perf)"
+    with tempfile.TemporaryDirectory() as d:
+        p = subprocess.run(["perf", "record", "-q", "--no-bpf-event", "--synth=no", "-e", "cpu-clock:k", "-c", str(KERNEL_SAMPLE_NS),
+                            "-o", f"{d}/perf.data", "true"], text=True, capture_output=True)
+    if p.returncode != 0:
+        paranoid = Path("/proc/sys/kernel/perf_event_paranoid")
+        level = paranoid.read_text().strip() if paranoid.exists() else "?"
+        return (f"`perf record -e cpu-clock:k` failed (kernel.perf_event_paranoid = {level}; "
+                f"kernel samples need 1 or less, or root): {p.stderr.strip()[-300:]}")
+    return None
+
+
 def cachegrind_counts(rundir: Path) -> list[int]:
     """Instruction counts (`summary:` line) of the cachegrind output files in rundir."""
     counts = []
@@ -421,6 +457,9 @@ class Runner:
             env.update(env_extra)
         if kind == "count":
             env["BENCH_CACHEGRIND"] = str(rundir)
+        if kind == "kernel":
+            env["BENCH_PERF_KERNEL"] = str(rundir)
+            env["BENCH_PERF_PERIOD"] = str(KERNEL_SAMPLE_NS)
         c = COLUMN_DEF[col]
         if c["clear"]:
             cd = self.cache_dir(w, col)
@@ -452,6 +491,8 @@ class Runner:
             counts = cachegrind_counts(rundir)
             rec["instr"] = sum(counts) if counts else None
             rec["instr_files"] = len(counts)
+        if kind == "kernel":
+            rec["kernel_ms"] = kernel_sampled_ms(rundir)
         if profile:
             files = [f for f in prof.glob("*.mm_profdata") if f.name.split("-")[0] in w.crates]
             try:
@@ -478,6 +519,8 @@ class Runner:
                 extra += f" pm={rec['prof']['pm_ns'] / 1e6:.0f}ms"
             if rec.get("instr"):
                 extra += f" instructions={rec['instr'] / 1e9:.3f}G"
+            if rec.get("kernel_ms") is not None:
+                extra += f" kernel={rec['kernel_ms']:.1f}ms"
             log(f"[{self.done}/{self.planned} eta {eta / 60:.0f}m] {w.name} {edit} {col:7} {kind}#{step}"
                 f" {wall:6.2f}s{'' if recompiled else ' (no recompile!)'}{extra} load={load0:.1f}")
         return rec
@@ -496,11 +539,11 @@ class Runner:
         steps = [("profile", True)] + [("timed", False)] * reps
         icols = [c for c in cols if c in self.args.instruction_columns]
         if icols:
-            steps += [("count", False)] * self.args.instructions
+            steps += [("count", False)] * self.args.instructions + [("kernel", False)] * self.args.kernel_samples
         for step, (kind, profile) in enumerate(steps):
             self.n += 1
             n = self.n
-            scols = icols if kind == "count" else cols
+            scols = icols if kind in ("count", "kernel") else cols
             order = scols[step % len(scols):] + scols[:step % len(scols)]
             kindname = edit.split("-", 1)[1] if "-" in edit and edit not in SITUATIONS else None
             if kindname:
@@ -606,6 +649,8 @@ def summarize(records: list[dict]) -> list[dict]:
             continue
         if r["kind"] == "count" and r.get("instr"):
             c.setdefault("instrs", []).append(r["instr"])
+        if r["kind"] == "kernel" and r.get("kernel_ms") is not None:
+            c.setdefault("kernels", []).append(r["kernel_ms"])
         if r["kind"] == "timed":
             c["walls"].append(r["wall_s"])
             if "cpu_s" in r:
@@ -644,6 +689,10 @@ def summarize(records: list[dict]) -> list[dict]:
         c["sys_mean"] = statistics.fmean(syss) if syss else None
         c["sys_sd"] = statistics.stdev(syss) if len(syss) >= 2 else None
         c["sys_n"] = len(syss)
+        ks = c.get("kernels", [])
+        c["kernel_mean"] = statistics.fmean(ks) if ks else None
+        c["kernel_sd"] = statistics.stdev(ks) if len(ks) >= 2 else None
+        c["kernel_n"] = len(ks)
         ins = c.get("instrs", [])
         c["instr_median"], c["instr_min"], c["instr_max"] = (med(ins), min(ins), max(ins)) if ins else (None,) * 3
         for k in ("hits", "misses", "stored", "uncacheable"):
@@ -688,6 +737,7 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                 c = g(col)
                 m = c.get("median")
                 for k in ("median", "min", "max", "n", "cpu_median", "sys_median", "sys_mean", "sys_sd", "sys_n", "pm_ms",
+                          "kernel_mean", "kernel_sd", "kernel_n",
                           "pm_derive_ms", "pm_attr_fn_ms",
                           "instr_median", "instr_min", "instr_max"):
                     row[f"{col}_{k}"] = c.get(k)
@@ -742,7 +792,7 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                 wait = g("cold").get("commit_wait_ms")
                 wait_share = f"{wait:.0f} / {1000 * off['median']:.0f}" if wait is not None and off.get("median") else "-"
                 sys_d = kernel_extra_ms(row)
-                sys_share = f"{sys_d[0]:+.1f}±{2 * sys_d[1]:.1f}" if sys_d is not None else "-"
+                sys_share = f"{sys_d[0]:+.1f}±{2 * sys_d[1]:.1f} ({sys_d[2]})" if sys_d is not None else "-"
                 t3.append("| " + " | ".join([wl, e] + icells + [
                     "-" if row["cold_over_off_instr"] is None else f"{row['cold_over_off_instr']:.4f}", wait_share,
                     sys_share,
@@ -765,22 +815,26 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                  "the range over the instruction-count runs, billions); the time the cold cache's compiler waited "
                  "for its LMDB commit (from the profiled run: the join at the end of the session, or the whole "
                  "commit on toolchains that committed on the compiler's thread) beside `off`'s wall time; and the "
-                 "difference of the mean system (kernel) CPU time of the timed runs, which cachegrind does not "
-                 "count, ± two standard errors.\n\n"
+                 "difference of the mean kernel CPU time, which cachegrind does not count, ± two standard errors: "
+                 "(perf) sampled in the workload crate's compiler by the kernel-time runs, (sys) the system time "
+                 "of the timed runs' whole cargo command.\n\n"
                  + "\n".join(t3))
     return text, rows
 
 
-def kernel_extra_ms(row: dict) -> tuple[float, float] | None:
-    """Mean system CPU time of the cold cache's timed runs minus the cache off's, and the standard
-    error of that difference, in ms. (The kernel charges CPU time to user or system by sampling
-    at each timer tick, so one run's system time is off by several ticks; means converge.)"""
-    c, o = row.get("cold_sys_mean"), row.get("off_sys_mean")
-    sc, so = row.get("cold_sys_sd"), row.get("off_sys_sd")
-    if c is None or o is None or sc is None or so is None:
-        return None
-    se = (sc ** 2 / row["cold_sys_n"] + so ** 2 / row["off_sys_n"]) ** 0.5
-    return 1000 * (c - o), 1000 * se
+def kernel_extra_ms(row: dict) -> tuple[float, float, str] | None:
+    """Mean kernel CPU time of the cold cache minus the cache off's, the standard error of that
+    difference (ms), and where it comes from: the perf-sampled kernel-time runs of the workload
+    crate's compiler when both columns have them ("perf"), else the system time of the timed runs'
+    cargo command ("sys"; the kernel charges CPU time to user or system at each timer tick, so one
+    run's system time is off by several ticks and only means converge)."""
+    for key, scale, source in (("kernel", 1, "perf"), ("sys", 1000, "sys")):
+        c, o = row.get(f"cold_{key}_mean"), row.get(f"off_{key}_mean")
+        sc, so = row.get(f"cold_{key}_sd"), row.get(f"off_{key}_sd")
+        if None not in (c, o, sc, so):
+            se = (sc ** 2 / row[f"cold_{key}_n"] + so ** 2 / row[f"off_{key}_n"]) ** 0.5
+            return scale * (c - o), scale * se, source
+    return None
 
 
 def compact_table(rows: list[dict]) -> str:
@@ -869,22 +923,23 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
         k = kernel_extra_ms(r)
         scale = 1000 * r["off_median"] if r.get("off_median") else None
         kernel, kernel_unc = (k[0] / scale, 2 * k[1] / scale) if k and scale else (0, 0)
+        source = k[2] if k else "none"
         cost = c / o - 1 + wait + kernel
         # the most the cold cache can cost given the measurement: the counts' spread and two
         # standard errors of the kernel-time difference on top
         upper = c / o - 1 + spread + wait + max(0, kernel + kernel_unc)
-        icold.append((r, cost, upper, wait, kernel, kernel_unc))
+        icold.append((r, cost, upper, wait, kernel, kernel_unc, source))
     if icold:
         iover = [x for x in icold if x[2] > 0.03]
         out.append(f"- cold cache costs <= 3% over cache off, by instruction count (cachegrind, deterministic) "
-                   f"plus the wait for the commit and the extra kernel time (mean system time of the timed "
-                   f"runs), both over off's wall time; a cell is within 3% when its upper bound (the counts' "
+                   f"plus the wait for the commit and the extra kernel time (perf: sampled in the compiler "
+                   f"by the kernel-time runs; sys: mean system time of the timed runs), both over off's wall time; a cell is within 3% when its upper bound (the counts' "
                    f"spread and two standard errors of the kernel time added) is: {'MET' if not iover else 'MISSED'} "
                    f"({len(icold) - len(iover)} of {len(icold)} cells; per cell cost [upper bound] (commit wait "
                    f"share, kernel share ± 2 SE): "
                    + ", ".join(f"{r['workload']}/{r['edit']} {100 * d:+.2f}% [{100 * up:+.2f}%] "
-                               f"({100 * w:.2f}%, {100 * kn:+.2f}±{100 * ku:.2f}%)"
-                               for r, d, up, w, kn, ku in icold) + ")")
+                               f"({100 * w:.2f}%, {100 * kn:+.2f}±{100 * ku:.2f}% {src})"
+                               for r, d, up, w, kn, ku, src in icold) + ")")
     if not cold:
         return "\n".join(out)
     out.append(f"- cold cache costs <= 3% over cache off, by wall time: {'MET' if cold and not over else 'MISSED'} "
@@ -952,7 +1007,7 @@ def write_outputs(records: list[dict], meta: dict, out: Path) -> str:
     text = json.dumps(dict(meta=meta, cells=summary, rows=rows, runs=records), indent=1)
     (out / "results.json").write_text(redact_paths(text))
     with (out / "runs.csv").open("w", newline="") as fh:
-        keys = ["workload", "edit", "column", "step", "kind", "wall_s", "cpu_s", "sys_s", "instr", "rc", "recompiled", "hits", "misses",
+        keys = ["workload", "edit", "column", "step", "kind", "wall_s", "cpu_s", "sys_s", "instr", "kernel_ms", "rc", "recompiled", "hits", "misses",
                 "stored", "uncacheable", "cache_bytes", "pm_ms", "pm_count", "cache_lookup_ms", "cache_hit_ms",
                 "cache_store_ms", "cache_flush_ms", "load1", "busy", "t"]
         wr = csv.DictWriter(fh, keys, extrasaction="ignore")
@@ -1005,7 +1060,10 @@ def main() -> None:
     ap.add_argument("--instructions", type=int, default=0, metavar="N",
                     help="N runs per cell and instruction column with the workload crate under cachegrind")
     ap.add_argument("--instruction-columns", default="off,cold",
-                    help="columns of the instruction-count runs (default off,cold)")
+                    help="columns of the instruction-count and kernel-time runs (default off,cold)")
+    ap.add_argument("--kernel-samples", type=int, default=0, metavar="N",
+                    help="N runs per cell and instruction column with the workload crate under "
+                         "`perf record -e cpu-clock:k` (its kernel CPU time)")
     ap.add_argument("--report", default=None, help="only re-render table and plot from a results.json")
     args = ap.parse_args()
 
@@ -1039,6 +1097,18 @@ def main() -> None:
     wls = [Workload(n) for n in names["--workloads"][0]]
     edits, cols = names["--edits"][0], names["--columns"][0]
 
+    for option, n in (("--instructions", args.instructions), ("--kernel-samples", args.kernel_samples)):
+        if n < 0:
+            ap.error(f"{option} must be 0 or more, not {n}")
+    args.instruction_columns = [c for c in args.instruction_columns.split(",") if c]
+    for c in args.instruction_columns:
+        if c not in cols:
+            ap.error(f"--instruction-columns: {c!r} is not among --columns ({','.join(cols)})")
+    if args.instructions and not shutil.which("valgrind"):
+        ap.error("--instructions needs valgrind (cachegrind) on PATH: apt-get install valgrind")
+    if args.kernel_samples and (why := check_perf()):
+        ap.error(f"--kernel-samples: {why}")
+
     xdg = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
     WORK = Path(args.workdir or Path(xdg) / "rustc-expand-cache" / "bench").resolve()
     WORK.mkdir(parents=True, exist_ok=True)
@@ -1046,14 +1116,6 @@ def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/pkg/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
-    if args.instructions < 0:
-        ap.error(f"--instructions must be 0 or more, not {args.instructions}")
-    args.instruction_columns = [c for c in args.instruction_columns.split(",") if c]
-    for c in args.instruction_columns:
-        if c not in cols:
-            ap.error(f"--instruction-columns: {c!r} is not among --columns ({','.join(cols)})")
-    if args.instructions and not shutil.which("valgrind"):
-        ap.error("--instructions needs valgrind (cachegrind) on PATH: apt-get install valgrind")
     build_wls = set(args.build_workloads.split(","))
 
     if args.fetch_only:
@@ -1077,7 +1139,8 @@ def main() -> None:
         ours_stamp=r.stamp, wait_pattern=WAIT_PATTERN,
         stock=str(r.stock), stock_vV=tool_versions(r.stock), cargo=str(r.cargo),
         repeats=args.repeats, situation_repeats=args.situation_repeats, columns=cols, edits=edits,
-        instructions=args.instructions, instruction_columns=args.instruction_columns,
+        instructions=args.instructions, kernel_samples=args.kernel_samples,
+        instruction_columns=args.instruction_columns,
         workloads={w.name: dict(package=w.package, version=w.version, why=w.cfg["why"].strip()) for w in wls},
         git=subprocess.run(["git", "-C", str(REPO), "rev-parse", "HEAD"], text=True, capture_output=True).stdout.strip(),
     )
@@ -1094,7 +1157,7 @@ def main() -> None:
     for w, wedits in plan:
         for e in wedits:
             reps = args.situation_repeats if e in SITUATIONS else args.repeats
-            n_runs += (reps + 1) * len(cols) + args.instructions * len(args.instruction_columns)
+            n_runs += (reps + 1) * len(cols) + (args.instructions + args.kernel_samples) * len(args.instruction_columns)
     r.planned = n_runs
     log(f"plan: {n_runs} measured cargo runs")
 
