@@ -1693,8 +1693,8 @@ const ENTRY_MAGIC: u32 = 0x5245_4302;
 /// Encodes output tokens, writing spans as indices into the recorded span expressions, and
 /// symbols by number when the compiler predefines them, else as strings the first time and
 /// as indices into the entry's own symbol table afterwards: generated code repeats its
-/// identifiers throughout, and an entry encoded this way is about half the size (less to
-/// copy, checksum and write) and decodes with one interning per distinct symbol.
+/// identifiers throughout, so entries get smaller (zoxide's by 12-27%, by macro: less to copy,
+/// checksum and write) and decode with one interning per distinct symbol.
 struct ExpandCacheEncoder<'r> {
     enc: MemEncoder,
     span_ids: &'r FxHashMap<Span, u32>,
