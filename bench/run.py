@@ -310,8 +310,11 @@ def profsum(files: list[Path]) -> dict | None:
     return res
 
 
-# `perf record` period of the kernel-time runs: one sample per 100 us of CPU time.
-KERNEL_SAMPLE_NS = 100_000
+# `perf record` options of the kernel-time runs (bench/wrap.sh gets them in $BENCH_PERF_ARGS):
+# one sample per 100 us of kernel-mode CPU time; no BPF events, pre-existing threads or
+# build ids to collect, which cost perf itself up to a second per run.
+PERF_KERNEL_ARGS = ["-q", "--no-bpf-event", "--synth=no", "--no-buildid", "--no-buildid-cache",
+                    "-e", "cpu-clock:k", "-c", "100000"]
 
 
 def kernel_sampled_ms(rundir: Path) -> float | None:
@@ -332,8 +335,8 @@ def check_perf() -> str | None:
     if not shutil.which("perf"):
         return "perf is not on PATH (apt-get install linux-perf)"
     with tempfile.TemporaryDirectory() as d:
-        p = subprocess.run(["perf", "record", "-q", "--no-bpf-event", "--synth=no", "-e", "cpu-clock:k", "-c", str(KERNEL_SAMPLE_NS),
-                            "-o", f"{d}/perf.data", "true"], text=True, capture_output=True)
+        p = subprocess.run(["perf", "record", *PERF_KERNEL_ARGS, "-o", f"{d}/perf.data", "true"],
+                           text=True, capture_output=True)
     if p.returncode != 0:
         paranoid = Path("/proc/sys/kernel/perf_event_paranoid")
         level = paranoid.read_text().strip() if paranoid.exists() else "?"
@@ -459,7 +462,7 @@ class Runner:
             env["BENCH_CACHEGRIND"] = str(rundir)
         if kind == "kernel":
             env["BENCH_PERF_KERNEL"] = str(rundir)
-            env["BENCH_PERF_PERIOD"] = str(KERNEL_SAMPLE_NS)
+            env["BENCH_PERF_ARGS"] = " ".join(PERF_KERNEL_ARGS)
         c = COLUMN_DEF[col]
         if c["clear"]:
             cd = self.cache_dir(w, col)
@@ -686,13 +689,10 @@ def summarize(records: list[dict]) -> list[dict]:
         c["sys_median"] = med(c.get("syss", []))
         # system time is sampled at the timer tick: its mean over many runs is what converges
         syss = c.get("syss", [])
-        c["sys_mean"] = statistics.fmean(syss) if syss else None
-        c["sys_sd"] = statistics.stdev(syss) if len(syss) >= 2 else None
-        c["sys_n"] = len(syss)
-        ks = c.get("kernels", [])
-        c["kernel_mean"] = statistics.fmean(ks) if ks else None
-        c["kernel_sd"] = statistics.stdev(ks) if len(ks) >= 2 else None
-        c["kernel_n"] = len(ks)
+        for key, values in (("sys", syss), ("kernel", c.get("kernels", []))):
+            c[f"{key}_mean"] = statistics.fmean(values) if values else None
+            c[f"{key}_sd"] = statistics.stdev(values) if len(values) >= 2 else None
+            c[f"{key}_n"] = len(values)
         ins = c.get("instrs", [])
         c["instr_median"], c["instr_min"], c["instr_max"] = (med(ins), min(ins), max(ins)) if ins else (None,) * 3
         for k in ("hits", "misses", "stored", "uncacheable"):

@@ -10,8 +10,8 @@
 # $BENCH_CACHEGRIND (the instruction-count runs only): a directory; the workload's
 # compilation runs under cachegrind, which writes its instruction count there.
 # $BENCH_PERF_KERNEL (the kernel-time runs only): a directory; the workload's
-# compilation runs under `perf record -e cpu-clock:k`, one sample per
-# $BENCH_PERF_PERIOD ns of kernel-mode CPU time, all of the compiler's threads.
+# compilation runs under `perf record $BENCH_PERF_ARGS` (run.py's PERF_KERNEL_ARGS:
+# samples of kernel-mode CPU time), all of the compiler's threads.
 if [ -n "$BENCH_PRELOAD" ]; then
     export LD_PRELOAD="$BENCH_PRELOAD"
 fi
@@ -23,8 +23,7 @@ if [ -n "$CARGO_PRIMARY_PACKAGE" ]; then
     fi
     if [ -n "$BENCH_PERF_KERNEL" ]; then
         # shellcheck disable=SC2086
-        exec perf record -q --no-bpf-event --synth=no --no-buildid --no-buildid-cache -e cpu-clock:k -c "$BENCH_PERF_PERIOD" \
-            -o "$BENCH_PERF_KERNEL/perf.data.$$" -- "$@" $BENCH_RUSTFLAGS
+        exec perf record $BENCH_PERF_ARGS -o "$BENCH_PERF_KERNEL/perf.data.$$" -- "$@" $BENCH_RUSTFLAGS
     fi
     # shellcheck disable=SC2086
     exec "$@" $BENCH_RUSTFLAGS
