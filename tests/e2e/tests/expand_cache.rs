@@ -690,6 +690,17 @@ fn out_dir_is_keyed_by_what_it_holds() {
     c.touch("src/lib.rs");
     let again = Counts { hits: 4, misses: 1, stored: 0, uncacheable: 1 };
     assert_eq!(run(&tracked, &bootstrap), again, "tracks a file in OUT_DIR, again");
+
+    // Nor is one warning with the dir's path (the warning would be replayed into another
+    // unit): the same, and the warning is there each time, from the run.
+    let warns = ["check", "--locked", "--features", "warns-out-dir"];
+    for (counts, what) in [(first, "warns with OUT_DIR"), (again, "warns with OUT_DIR, again")] {
+        let (out, all) = c.ok_env(&warns, &bootstrap);
+        assert_eq!(of(&all, "cache_outdir", &out), counts, "{what}");
+        let warned = |dir: &PathBuf| text(&out).contains(&format!("generated into {}", dir.display()));
+        assert!(out_dirs(&c).iter().any(warned), "{what}: no warning in\n{}", text(&out));
+        c.touch("src/lib.rs");
+    }
 }
 
 /// Checks `cache-edges` with `feature` three times (cache off, cold, warm after a touch) and
