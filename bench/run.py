@@ -796,7 +796,8 @@ def build_table(summary: list[dict], meta: dict) -> tuple[str, list[dict]]:
                     icells.append("-" if not c.get("instr_median") else
                                   f"{c['instr_median'] / 1e9:.3f}±{(c['instr_max'] - c['instr_min']) / 2e9:.3f}")
                 for col, ref in ipairs:
-                    r_instr, wait, ref_wall = row[instr_ratio_key(col, ref)], g(col).get("commit_wait_ms"), g(ref).get("median")
+                    r_instr, wait = row[instr_ratio_key(col, ref)], g(col).get("commit_wait_ms")
+                    ref_wall = g(ref).get("median")
                     k = kernel_extra_ms(row, col, ref)
                     icells += ["-" if r_instr is None else f"{r_instr:.4f}",
                                f"{wait:.0f} / {1000 * ref_wall:.0f}" if wait is not None and ref_wall else "-",
