@@ -18,7 +18,7 @@ extern "C" {
 #define REC_OK 0
 #define REC_HIT 1                /* get only */
 #define REC_E_IO (-1)
-#define REC_E_CORRUPT (-2)       /* store quarantined; the next open starts fresh */
+#define REC_E_CORRUPT (-2)       /* store corrupt, moved aside unless read-only; the next open starts fresh */
 #define REC_E_READ_ONLY (-3)
 #define REC_E_UNSUPPORTED_FS (-4)
 #define REC_E_BAD_ARG (-5)

@@ -289,7 +289,8 @@ impl Cache {
             Some(v) => v,
             None => self.max_size,
         };
-        let cutoff = o.older_than.map(|d| now_ms().saturating_sub(d.as_millis() as u64));
+        // An age beyond u64 milliseconds is older than anything.
+        let cutoff = o.older_than.map(|d| now_ms().saturating_sub(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)));
         self.shared.write(hard_map_limit(self.max_size), |txn, dbs, _| {
             let used_before = used_bytes(txn, dbs)?;
             let mut expired = Evicted::default();
@@ -463,8 +464,8 @@ impl Cache {
             w.write_all(rec.identity.as_bytes()).map_err(ioe)?;
             w.write_all(&(entries.len() as u64).to_le_bytes()).map_err(ioe)?;
             for (k, m, p) in entries {
-                let c = &m.macro_crate.as_bytes()[..m.macro_crate.len().min(u16::MAX as usize)];
-                let n = &m.macro_name.as_bytes()[..m.macro_name.len().min(u16::MAX as usize)];
+                let c = format::stored_name(&m.macro_crate);
+                let n = format::stored_name(&m.macro_name);
                 w.write_all(&(k.len() as u32).to_le_bytes()).map_err(ioe)?;
                 w.write_all(&k).map_err(ioe)?;
                 w.write_all(&(c.len() as u16).to_le_bytes()).map_err(ioe)?;

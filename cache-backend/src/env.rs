@@ -4,8 +4,9 @@
 
 use std::collections::HashMap;
 use std::fs;
-use std::os::unix::fs::DirBuilderExt;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock, Weak};
 
 use lmdb::{Cursor, Database, DatabaseFlags, Environment, EnvironmentFlags, RoTransaction, RwTransaction, Transaction, WriteFlags};
@@ -54,6 +55,12 @@ pub(crate) struct SharedEnv {
     pub dbs: Dbs,
     pub read_only: bool,
     map_size: Mutex<u64>,
+    /// Device and inode of the `data.mdb` this environment maps: after corruption, only
+    /// that file may be moved aside, never a fresh store another process created since.
+    data_file: Option<(u64, u64)>,
+    /// Set once corruption was found: the map is no longer trusted, and every later call
+    /// fails at once (without moving anything aside again).
+    poisoned: AtomicBool,
 }
 
 fn registry() -> &'static Mutex<HashMap<PathBuf, Weak<SharedEnv>>> {
@@ -85,7 +92,7 @@ pub(crate) fn is_map_full(e: &Error) -> bool {
     is_lmdb(e, lmdb::Error::MapFull)
 }
 
-fn is_lmdb_corruption(e: &lmdb::Error) -> bool {
+pub(crate) fn is_lmdb_corruption(e: &lmdb::Error) -> bool {
     matches!(e, lmdb::Error::Corrupted | lmdb::Error::PageNotFound | lmdb::Error::Invalid | lmdb::Error::VersionMismatch | lmdb::Error::Panic)
 }
 
@@ -106,59 +113,84 @@ fn create_private_dir(dir: &Path) -> Result<()> {
     }
 }
 
+/// What [`check_dir`] found.
+struct DirState {
+    md: fs::Metadata,
+    data_md: Option<fs::Metadata>,
+    lock_md: Option<fs::Metadata>,
+}
+
+/// The checks of an open that need no mapping: file system, trust, permissions. Creates
+/// the directory if `create` and the open may write.
+fn check_dir(dir: &Path, opts: &OpenOptions, create: bool) -> Result<DirState> {
+    if dir.as_os_str().is_empty() {
+        return Err(Error::BadArgument("empty cache directory path".into()));
+    }
+    guard::check_fs(dir)?;
+    match fs::symlink_metadata(dir) {
+        Ok(_) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if opts.read_only || !create {
+                return Err(Error::Missing(dir.to_path_buf()));
+            }
+            create_private_dir(dir)?;
+        }
+        Err(e) => return Err(Error::io("cannot inspect cache directory", dir, e)),
+    }
+    let md = fs::metadata(dir).map_err(|e| Error::io("cannot inspect cache directory", dir, e))?;
+    if !md.is_dir() {
+        return Err(Error::io("cannot use", dir, std::io::Error::from(std::io::ErrorKind::NotADirectory)));
+    }
+    guard::check_trust(dir, &md)?;
+    if !guard::readable(dir, &md) {
+        return Err(Error::io("cannot read cache directory", dir, std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
+    }
+    let data = dir.join(DATA_FILE);
+    let lock = dir.join(LOCK_FILE);
+    let data_md = match fs::metadata(&data) {
+        Ok(m) => Some(m),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io("cannot inspect", &data, e)),
+    };
+    let lock_md = fs::metadata(&lock).ok();
+    if let Some(m) = &data_md {
+        guard::check_trust(&data, m)?;
+        if !guard::readable(&data, m) {
+            return Err(Error::io("cannot read", &data, std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
+        }
+    }
+    if let Some(m) = &lock_md {
+        guard::check_trust(&lock, m)?;
+    }
+    let dir_writable = guard::writable(dir, &md);
+    let data_writable = data_md.as_ref().is_none_or(|m| guard::writable(&data, m));
+    if !(opts.read_only || dir_writable && data_writable) {
+        return Err(Error::ReadOnly(format!(
+            "expansion cache directory {} is read-only; open it read-only (RUSTC_EXPAND_CACHE=read-only) to use it for lookups",
+            dir.display()
+        )));
+    }
+    if opts.read_only && data_md.is_none() {
+        return Err(Error::Missing(dir.to_path_buf()));
+    }
+    Ok(DirState { md, data_md, lock_md })
+}
+
+/// Whether `dir` passes every check an open makes before LMDB maps the store (size
+/// configuration, file system, trust, permissions), without creating or mapping anything:
+/// the errors an open of a healthy store there would give.
+pub fn check_openable(dir: &Path, opts: &OpenOptions) -> Result<()> {
+    resolve_max_size(opts)?;
+    check_dir(dir, opts, false).map(|_| ())
+}
+
 impl SharedEnv {
     /// Opens (or reuses) the environment of `dir`, running every safety check.
     pub fn open(dir: &Path, opts: &OpenOptions, max_size: u64) -> Result<Arc<SharedEnv>> {
-        if dir.as_os_str().is_empty() {
-            return Err(Error::BadArgument("empty cache directory path".into()));
-        }
-        guard::check_fs(dir)?;
-        match fs::symlink_metadata(dir) {
-            Ok(_) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                if opts.read_only {
-                    return Err(Error::Missing(dir.to_path_buf()));
-                }
-                create_private_dir(dir)?;
-            }
-            Err(e) => return Err(Error::io("cannot inspect cache directory", dir, e)),
-        }
-        let md = fs::metadata(dir).map_err(|e| Error::io("cannot inspect cache directory", dir, e))?;
-        if !md.is_dir() {
-            return Err(Error::io("not a directory:", dir, std::io::Error::from(std::io::ErrorKind::NotADirectory)));
-        }
-        guard::check_trust(dir, &md)?;
-        if !guard::readable(dir, &md) {
-            return Err(Error::io("cannot read cache directory", dir, std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
-        }
+        let DirState { md, data_md, lock_md } = check_dir(dir, opts, true)?;
+        let dir_writable = guard::writable(dir, &md);
         let data = dir.join(DATA_FILE);
         let lock = dir.join(LOCK_FILE);
-        let data_md = match fs::metadata(&data) {
-            Ok(m) => Some(m),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(Error::io("cannot inspect", &data, e)),
-        };
-        let lock_md = fs::metadata(&lock).ok();
-        if let Some(m) = &data_md {
-            guard::check_trust(&data, m)?;
-            if !guard::readable(&data, m) {
-                return Err(Error::io("cannot read", &data, std::io::Error::from(std::io::ErrorKind::PermissionDenied)));
-            }
-        }
-        if let Some(m) = &lock_md {
-            guard::check_trust(&lock, m)?;
-        }
-        let dir_writable = guard::writable(dir, &md);
-        let data_writable = data_md.as_ref().is_none_or(|m| guard::writable(&data, m));
-        if !(opts.read_only || dir_writable && data_writable) {
-            return Err(Error::ReadOnly(format!(
-                "expansion cache directory {} is read-only; open it read-only (RUSTC_EXPAND_CACHE=read-only) to use it for lookups",
-                dir.display()
-            )));
-        }
-        if opts.read_only && data_md.is_none() {
-            return Err(Error::Missing(dir.to_path_buf()));
-        }
 
         let canon = fs::canonicalize(dir).map_err(|e| Error::io("cannot resolve cache directory", dir, e))?;
         let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
@@ -241,7 +273,16 @@ impl SharedEnv {
                 let _ = fs::remove_file(m);
             }
         }
-        let shared = Arc::new(SharedEnv { dir: dir.to_path_buf(), env: RwLock::new(env), dbs, read_only: opts.read_only, map_size: Mutex::new(map_size) });
+        let data_file = fs::metadata(&data).ok().map(|m| (m.dev(), m.ino()));
+        let shared = Arc::new(SharedEnv {
+            dir: dir.to_path_buf(),
+            env: RwLock::new(env),
+            dbs,
+            read_only: opts.read_only,
+            map_size: Mutex::new(map_size),
+            data_file,
+            poisoned: AtomicBool::new(false),
+        });
         reg.retain(|_, w| w.strong_count() > 0);
         reg.insert(canon, Arc::downgrade(&shared));
         debug!(dir = %dir.display(), read_only = opts.read_only, map_size, "opened expansion cache");
@@ -266,13 +307,36 @@ impl SharedEnv {
     }
 
     /// Quarantines the store of this environment after corruption was found while in use.
+    /// Only the first call does: later calls (and every later transaction, see
+    /// [`SharedEnv::check_usable`]) report the corruption without moving anything, and the
+    /// data file is moved only if it is still the one this environment maps.
     pub fn quarantine_after(&self, reason: String) -> Error {
+        if self.poisoned.swap(true, Ordering::SeqCst) {
+            return self.poisoned_error();
+        }
         let mut reg = registry().lock().unwrap_or_else(|p| p.into_inner());
         if let Ok(c) = fs::canonicalize(&self.dir) {
             reg.remove(&c);
         }
         drop(reg);
+        let current = fs::metadata(self.dir.join(DATA_FILE)).ok().map(|m| (m.dev(), m.ino()));
+        if current.is_none() || current != self.data_file {
+            warn!(dir = %self.dir.display(), %reason, "corrupt expansion cache, already replaced by another process");
+            return Error::Corrupt { path: self.dir.clone(), reason, quarantined: None };
+        }
         Self::corrupt(&self.dir, reason, self.read_only)
+    }
+
+    fn poisoned_error(&self) -> Error {
+        Error::Corrupt { path: self.dir.clone(), reason: "found corrupt earlier in this process".into(), quarantined: None }
+    }
+
+    /// Fails once corruption was found: nothing may be read from or written to that map.
+    fn check_usable(&self) -> Result<()> {
+        if self.poisoned.load(Ordering::SeqCst) {
+            return Err(self.poisoned_error());
+        }
+        Ok(())
     }
 
     /// Opens the three databases, creating the missing ones in one transaction: a new store
@@ -336,6 +400,7 @@ impl SharedEnv {
 
     /// Runs `f` in a read transaction, retrying once if another process resized the map.
     pub fn read<R>(&self, f: impl Fn(&RoTransaction<'_>) -> Result<R>) -> Result<R> {
+        self.check_usable()?;
         for _ in 0..3 {
             {
                 let env = self.env.read().unwrap_or_else(|p| p.into_inner());
@@ -361,6 +426,7 @@ impl SharedEnv {
         if self.read_only {
             return Err(Error::ReadOnly("the expansion cache was opened read-only".into()));
         }
+        self.check_usable()?;
         let _marker = guard::Marker::create(&self.dir)?;
         let mut must_evict = false;
         for _ in 0..64 {

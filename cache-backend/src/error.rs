@@ -8,7 +8,7 @@ pub const OK: i32 = 0;
 pub const HIT: i32 = 1;
 /// Status code: I/O error (missing or unreadable directory, full disk, ...).
 pub const E_IO: i32 = -1;
-/// Status code: the store was corrupt and has been quarantined.
+/// Status code: the store is corrupt (moved aside by the call that found it, unless read-only).
 pub const E_CORRUPT: i32 = -2;
 /// Status code: the store or directory is read-only.
 pub const E_READ_ONLY: i32 = -3;

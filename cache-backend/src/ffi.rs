@@ -155,7 +155,10 @@ unsafe fn slice<'a>(s: RecSlice) -> Result<&'a [u8]> {
 unsafe fn with_store(s: *mut RecStore, f: impl FnOnce(&mut Store) -> Result<i32>) -> i32 {
     let Some(h) = s.as_mut() else { return E_BAD_ARG };
     match catch_unwind(AssertUnwindSafe(|| f(&mut h.store))) {
-        Ok(Ok(c)) => c,
+        Ok(Ok(c)) => {
+            h.last_error.clear();
+            c
+        }
         Ok(Err(e)) => {
             h.last_error = e.to_string();
             e.code()
@@ -169,7 +172,7 @@ unsafe fn with_store(s: *mut RecStore, f: impl FnOnce(&mut Store) -> Result<i32>
 
 unsafe extern "C" fn rec_open(dir: RecSlice, namespace: RecSlice, flags: u32, out: *mut *mut RecStore) -> i32 {
     let r = catch_unwind(AssertUnwindSafe(|| -> Result<Box<RecStore>> {
-        crate::init_logging();
+        crate::init_logging()?;
         #[cfg(debug_assertions)]
         if std::env::var_os("RUSTC_EXPAND_CACHE_TEST_PANIC").is_some() {
             panic!("test panic requested by RUSTC_EXPAND_CACHE_TEST_PANIC");

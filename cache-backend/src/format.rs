@@ -179,6 +179,16 @@ pub struct EntryMeta {
     pub last_use_txn: u64,
 }
 
+/// A macro or crate name as stored: its bytes, cut to the `u16` length field at a character
+/// boundary (real names are far shorter), so that it still decodes as UTF-8.
+pub(crate) fn stored_name(name: &str) -> &[u8] {
+    let mut end = name.len().min(u16::MAX as usize);
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    &name.as_bytes()[..end]
+}
+
 impl EntryMeta {
     /// Last use in milliseconds since the epoch (creation or last hit).
     pub fn last_used_ms(&self) -> u64 {
@@ -187,10 +197,8 @@ impl EntryMeta {
 
     /// Encodes the record (version, fields, names, checksum).
     pub fn encode(&self) -> Vec<u8> {
-        let c = self.macro_crate.as_bytes();
-        let n = self.macro_name.as_bytes();
-        let c = &c[..c.len().min(u16::MAX as usize)];
-        let n = &n[..n.len().min(u16::MAX as usize)];
+        let c = stored_name(&self.macro_crate);
+        let n = stored_name(&self.macro_name);
         let mut out = Vec::with_capacity(64 + c.len() + n.len());
         out.push(META_VERSION);
         out.push(self.kind.as_u8());
@@ -347,6 +355,17 @@ impl NamespaceRecord {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overlong_names_are_cut_at_a_character_boundary() {
+        // 'é' is 2 bytes: 65535 is odd, so a byte cut would split the last one.
+        let name = "é".repeat(40_000);
+        let m = EntryMeta { macro_crate: name.clone(), macro_name: name, kind: MacroKind::Derive, created_ms: 1, last_hit_ms: 0, hit_count: 0, size: 3, expand_nanos: 5, last_use_txn: 1 };
+        let back = EntryMeta::decode(&m.encode()).expect("an overlong name still decodes");
+        assert_eq!(back.macro_crate.len(), 65534);
+        assert_eq!(back.macro_name, back.macro_crate);
+        assert!(back.macro_crate.chars().all(|c| c == 'é'));
+    }
 
     #[test]
     fn namespace_ids_differ_and_are_stable() {

@@ -26,17 +26,19 @@ pub use format::{MacroKind, NamespaceId, SessionCounters};
 pub use store::{PutMeta, Store};
 
 /// Installs a stderr `tracing` subscriber filtered by `RUSTC_EXPAND_CACHE_LOG`, once.
-/// Without the variable nothing is installed and the backend stays silent.
-pub fn init_logging() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let Some(v) = std::env::var_os(config::LOG_VAR) else { return };
+/// Without the variable nothing is installed and the backend stays silent; a value that is
+/// not a filter is [`Error::BadConfig`] (from every call).
+pub fn init_logging() -> Result<()> {
+    static OUTCOME: std::sync::OnceLock<std::result::Result<(), (String, String)>> = std::sync::OnceLock::new();
+    let outcome = OUTCOME.get_or_init(|| {
+        let Some(v) = std::env::var_os(config::LOG_VAR) else { return Ok(()) };
         let v = v.to_string_lossy();
         if v.trim().is_empty() {
-            return;
+            return Ok(());
         }
-        if let Ok(filter) = tracing_subscriber::EnvFilter::try_new(v.as_ref()) {
-            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
-        }
+        let filter = tracing_subscriber::EnvFilter::try_new(v.as_ref()).map_err(|e| (v.to_string(), format!("not a tracing filter ({e}); e.g. `debug` or `rustc_expand_cache=info`")))?;
+        let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).try_init();
+        Ok(())
     });
+    outcome.clone().map_err(|(value, reason)| Error::BadConfig { var: config::LOG_VAR, value, reason })
 }

@@ -6,9 +6,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use rustc_expand_cache::cache::{CacheStats, GcOptions};
+use rustc_expand_cache::cache::{CacheStats, GcOptions, TransferReport};
 use rustc_expand_cache::config::{format_size, parse_size};
-use rustc_expand_cache::{guard, Cache, Error, OpenOptions};
+use rustc_expand_cache::{guard, Cache, Error, NamespaceId, OpenOptions};
 
 /// Inspect and maintain the proc-macro expansion cache of rustc-expand-cache.
 ///
@@ -201,8 +201,20 @@ fn print_stats(s: &CacheStats, source: &str) {
     }
 }
 
+/// An error of a command that writes: a read-only directory gets a message about the CLI
+/// (the backend's own names the compiler's read-only mode).
+fn writer_error(dir: &Path, e: Error) -> Fail {
+    match e {
+        Error::ReadOnly(_) => Fail(
+            format!("{} is read-only: gc, clear, import and verify need write access (stats, export and verify --dry-run only read)", dir.display()),
+            1,
+        ),
+        e => e.into(),
+    }
+}
+
 fn open(dir: &Path) -> Result<Cache, Fail> {
-    Ok(Cache::open(dir, &OpenOptions::default())?)
+    Cache::open(dir, &OpenOptions::default()).map_err(|e| writer_error(dir, e))
 }
 
 /// Stats and export only read: they work on read-only directories and never write.
@@ -212,6 +224,9 @@ fn open_read_only(dir: &Path) -> Result<Cache, Fail> {
 
 fn run(cli: Cli) -> Result<u8, Fail> {
     let (dir, source) = resolve_dir(cli.dir.as_deref())?;
+    if dir.exists() && !dir.is_dir() {
+        return Err(Fail(format!("{} (from {source}) is not a directory", dir.display()), 1));
+    }
     match cli.cmd {
         Cmd::Path => {
             if cli.json {
@@ -270,29 +285,22 @@ fn run(cli: Cli) -> Result<u8, Fail> {
         Cmd::Export { namespace, output } => {
             let c = open_read_only(&dir)?;
             let ns = namespace.map(|n| c.resolve_namespace(&n)).transpose()?;
-            let rep = if output.as_os_str() == "-" {
+            let to_stdout = output.as_os_str() == "-";
+            let rep = if to_stdout {
                 let stdout = std::io::stdout();
-                let mut lock = std::io::BufWriter::new(stdout.lock());
-                c.export(ns, &mut lock)?
+                export_into(&c, ns, &mut std::io::BufWriter::new(stdout.lock()), "stdout")?
             } else {
-                let tmp = output.with_extension(format!("tmp{}", std::process::id()));
-                let f = std::fs::File::create(&tmp).map_err(|e| Fail(format!("cannot create {}: {e}", tmp.display()), 1))?;
-                let mut w = std::io::BufWriter::new(f);
-                let rep = c.export(ns, &mut w);
-                let rep = match rep {
-                    Ok(r) => r,
-                    Err(e) => {
-                        let _ = std::fs::remove_file(&tmp);
-                        return Err(e.into());
-                    }
-                };
-                drop(w);
-                std::fs::rename(&tmp, &output).map_err(|e| Fail(format!("cannot write {}: {e}", output.display()), 1))?;
-                rep
+                export_to_file(&c, ns, &output)?
             };
             if cli.json {
-                print_json(&rep)?;
-            } else if output.as_os_str() != "-" {
+                // On stdout only when the export is not there.
+                let report = serde_json::to_string_pretty(&rep).map_err(|e| Fail(format!("cannot encode JSON: {e}"), 1))?;
+                if to_stdout {
+                    eprintln!("{report}");
+                } else {
+                    println!("{report}");
+                }
+            } else if !to_stdout {
                 println!("exported {} entries of {} namespaces to {} ({} bad entries skipped)", rep.entries, rep.namespaces, output.display(), rep.skipped);
             }
         }
@@ -300,7 +308,7 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             let data = std::fs::read(&file).map_err(|e| Fail(format!("cannot read {}: {e}", file.display()), 1))?;
             // Validate before creating anything.
             rustc_expand_cache::cache::parse_export(&data)?;
-            let c = Cache::open_or_create(&dir, &OpenOptions::default())?;
+            let c = Cache::open_or_create(&dir, &OpenOptions::default()).map_err(|e| writer_error(&dir, e))?;
             let rep = c.import(&data)?;
             if cli.json {
                 print_json(&rep)?;
@@ -309,31 +317,88 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             }
         }
         Cmd::Walk => {
-            let c = Cache::open(&dir, &OpenOptions { read_only: true, ..Default::default() })?;
-            let n = c.walk().map_err(|e| Fail(e, 1))?;
+            // Only damage gets WALK_DAMAGED: `verify` moves the store aside for nothing else.
+            let damaged = |e: String| Fail(e, WALK_DAMAGED);
+            let c = Cache::open(&dir, &OpenOptions { read_only: true, ..Default::default() })
+                .map_err(|e| if e.is_corruption() { damaged(e.to_string()) } else { e.into() })?;
+            let n = c.walk().map_err(damaged)?;
             println!("{n}");
         }
     }
     Ok(0)
 }
 
+/// Writes the export into `w` and flushes it; `name` says where it goes, for messages.
+fn export_into(c: &Cache, ns: Option<NamespaceId>, w: &mut impl Write, name: &str) -> Result<TransferReport, Fail> {
+    let cannot = |e: std::io::Error| Fail(format!("cannot write the export to {name}: {e}"), 1);
+    let rep = c.export(ns, w).map_err(|e| match e {
+        Error::Io { source, .. } => cannot(source),
+        e => e.into(),
+    })?;
+    w.flush().map_err(cannot)?;
+    Ok(rep)
+}
+
+/// Writes the export to `output`. A regular file (or a new one) gets the whole export or
+/// nothing: it is written next to its target (through symlinks), synced and renamed over
+/// it. Anything else (a device, a pipe) is written in place.
+fn export_to_file(c: &Cache, ns: Option<NamespaceId>, output: &Path) -> Result<TransferReport, Fail> {
+    let cannot = |what: &str, p: &Path, e: std::io::Error| Fail(format!("cannot {what} {}: {e}", p.display()), 1);
+    let name = output.display().to_string();
+    let target = match std::fs::metadata(output) {
+        Ok(md) if !md.is_file() => {
+            let f = std::fs::OpenOptions::new().write(true).open(output).map_err(|e| cannot("open", output, e))?;
+            return export_into(c, ns, &mut std::io::BufWriter::new(f), &name);
+        }
+        Ok(_) => std::fs::canonicalize(output).map_err(|e| cannot("resolve", output, e))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => output.to_path_buf(),
+        Err(e) => return Err(cannot("inspect", output, e)),
+    };
+    let mut tmp_name = target.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".tmp{}", std::process::id()));
+    let tmp = target.with_file_name(tmp_name);
+    let f = std::fs::File::create(&tmp).map_err(|e| cannot("create", &tmp, e))?;
+    let mut w = std::io::BufWriter::new(f);
+    let written = export_into(c, ns, &mut w, &name).and_then(|rep| w.get_ref().sync_all().map(|()| rep).map_err(|e| cannot("write", &tmp, e)));
+    drop(w);
+    let renamed = written.and_then(|rep| std::fs::rename(&tmp, &target).map(|()| rep).map_err(|e| cannot("write", &target, e)));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed
+}
+
+/// Exit status of `__walk` when the store is damaged; any other failure is status 1.
+const WALK_DAMAGED: u8 = 4;
+
+/// Why the page walk did not pass.
+enum WalkFailure {
+    /// The store is damaged (the walk found it, or reading the map killed the child).
+    Damaged(String),
+    /// The check itself could not run (configuration, permissions, ...): says nothing
+    /// about the store.
+    NotRun(String),
+}
+
 /// Runs the page walk in a child process, so that a damaged map can only kill the child.
-fn walk_in_child(dir: &Path) -> Result<(), String> {
-    let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
+fn walk_in_child(dir: &Path) -> Result<(), WalkFailure> {
+    let exe = std::env::current_exe().map_err(|e| WalkFailure::NotRun(format!("cannot find own executable: {e}")))?;
     let out = std::process::Command::new(exe)
         .arg("__walk")
         .arg("--dir")
         .arg(dir)
         .stdin(std::process::Stdio::null())
         .output()
-        .map_err(|e| format!("cannot run the store check: {e}"))?;
+        .map_err(|e| WalkFailure::NotRun(format!("cannot run the store check: {e}")))?;
     if out.status.success() {
         return Ok(());
     }
     use std::os::unix::process::ExitStatusExt;
-    match out.status.signal() {
-        Some(sig) => Err(format!("reading the store crashed the checker (signal {sig})")),
-        None => Err(String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("error: ").to_string()),
+    let message = || String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("error: ").to_string();
+    match (out.status.signal(), out.status.code()) {
+        (Some(sig), _) => Err(WalkFailure::Damaged(format!("reading the store crashed the checker (signal {sig})"))),
+        (None, Some(code)) if code == i32::from(WALK_DAMAGED) => Err(WalkFailure::Damaged(message())),
+        _ => Err(WalkFailure::NotRun(message())),
     }
 }
 
@@ -341,18 +406,29 @@ fn verify(dir: &Path, dry_run: bool, json: bool) -> Result<u8, Fail> {
     if !dir.join(guard::DATA_FILE).exists() {
         return Err(Error::Missing(dir.to_path_buf()).into());
     }
+    // The checks of every open first (trust, permissions, configuration): a store that
+    // fails them is refused, never moved aside.
+    let opts = OpenOptions { read_only: dry_run, ..Default::default() };
+    rustc_expand_cache::env::check_openable(dir, &opts).map_err(|e| writer_error(dir, e))?;
     let mut problems = Vec::new();
     let mut quarantined = None;
     // 1. header, with plain reads; 2. full page walk in a child process.
-    let structural = guard::check_header_stable(&dir.join(guard::DATA_FILE)).and_then(|_| walk_in_child(dir));
-    if let Err(reason) = structural {
-        problems.push(format!("store: {reason}"));
-        if !dry_run {
-            quarantined = Some(guard::quarantine(dir)?);
+    let header = guard::check_header_stable(&dir.join(guard::DATA_FILE)).map_err(WalkFailure::Damaged);
+    if header.as_ref().is_ok_and(|h| h.file_len == 0) {
+        return Err(Fail(format!("the store in {} is empty: another process is creating it; nothing to check yet", dir.display()), 1));
+    }
+    match header.and_then(|_| walk_in_child(dir)) {
+        Ok(()) => {}
+        Err(WalkFailure::NotRun(why)) => return Err(Fail(format!("cannot check the store: {why}"), 1)),
+        Err(WalkFailure::Damaged(reason)) => {
+            problems.push(format!("store: {reason}"));
+            if !dry_run {
+                quarantined = Some(guard::quarantine(dir)?);
+            }
         }
     }
     let report = if quarantined.is_none() && problems.is_empty() {
-        let c = Cache::open(dir, &OpenOptions { read_only: dry_run, ..Default::default() })?;
+        let c = Cache::open(dir, &opts)?;
         Some(c.verify(dry_run)?)
     } else {
         None
@@ -391,8 +467,17 @@ fn verify(dir: &Path, dry_run: bool, json: bool) -> Result<u8, Fail> {
 }
 
 fn main() -> ExitCode {
-    rustc_expand_cache::init_logging();
+    // Like other Unix tools, end quietly when the reader of stdout goes away
+    // (`rustc-expand-cache stats | head`); Rust ignores SIGPIPE, and `println!` panics.
+    // SAFETY: no other thread exists yet.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
+    if let Err(e) = rustc_expand_cache::init_logging() {
+        eprintln!("error: {e}");
+        return ExitCode::from(1);
+    }
     match run(cli) {
         Ok(code) => {
             let _ = std::io::stdout().flush();

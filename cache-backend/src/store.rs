@@ -81,7 +81,7 @@ impl Store {
     }
 
     fn corruption(&self, e: lmdb::Error) -> Error {
-        if matches!(e, lmdb::Error::Corrupted | lmdb::Error::PageNotFound) {
+        if env::is_lmdb_corruption(&e) {
             self.shared.quarantine_after(format!("LMDB reported {e}"))
         } else {
             Error::lmdb("get", e)

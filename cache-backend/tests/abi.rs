@@ -82,6 +82,8 @@ fn errors_are_codes_with_messages() {
     let m = RecEntryMeta { macro_crate: sl(b"c"), macro_name: sl(b"n"), kind: 9, expand_nanos: 0 };
     assert_eq!(unsafe { (api.t.put)(s, sl(b"k"), sl(b"v"), &m) }, -5);
     assert!(api.error(s).contains("kind"));
+    assert_eq!(api.put(s, b"k", b"v", "M", 0), 0);
+    assert_eq!(api.error(s), "", "the message of an earlier call outlived a success");
     assert_eq!(unsafe { (api.t.put)(s, sl(b"k"), RecSlice { ptr: std::ptr::null(), len: 5 }, &m) }, -5);
     assert_eq!(unsafe { (api.t.put)(s, sl(b"k"), sl(b"v"), std::ptr::null()) }, -5);
     assert_eq!(unsafe { (api.t.get)(s, sl(b"k"), std::ptr::null_mut()) }, -5);
@@ -167,28 +169,35 @@ fn panic_child() {
 }
 
 #[test]
-fn bad_max_size_gives_minus_9() {
-    let t = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "max_size_child", "--nocapture"])
-        .env("REC_CHILD", "max-size")
-        .env("REC_DIR", cache_dir(&t))
-        .env("RUSTC_EXPAND_CACHE_MAX_SIZE", "2 parsecs")
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("got -9"));
+fn bad_configuration_gives_minus_9() {
+    for (var, bad) in [("RUSTC_EXPAND_CACHE_MAX_SIZE", "2 parsecs"), ("RUSTC_EXPAND_CACHE_LOG", "info,foo=bar=baz")] {
+        let t = tempfile::tempdir().unwrap();
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["--exact", "bad_config_child", "--nocapture"])
+            .env("REC_CHILD", "bad-config")
+            .env("REC_DIR", cache_dir(&t))
+            .env_remove("RUSTC_EXPAND_CACHE_MAX_SIZE")
+            .env_remove("RUSTC_EXPAND_CACHE_LOG")
+            .env("REC_BAD_VAR", var)
+            .env(var, bad)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{var}: {}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        assert!(String::from_utf8_lossy(&out.stdout).contains("got -9"), "{var}");
+    }
 }
 
 #[test]
-fn max_size_child() {
-    if std::env::var("REC_CHILD").as_deref() != Ok("max-size") {
+fn bad_config_child() {
+    if std::env::var("REC_CHILD").as_deref() != Ok("bad-config") {
         return;
     }
     let api = Api::load();
     let dir = std::path::PathBuf::from(std::env::var("REC_DIR").unwrap());
+    let var = std::env::var("REC_BAD_VAR").unwrap();
+    let value = std::env::var(&var).unwrap();
     let (rc, msg) = api.open(&dir, NS, 0).unwrap_err();
     assert_eq!(rc, -9);
-    assert!(msg.contains("RUSTC_EXPAND_CACHE_MAX_SIZE") && msg.contains("2 parsecs"), "{msg}");
+    assert!(msg.contains(&var) && msg.contains(&value), "{msg}");
     println!("got {rc}");
 }

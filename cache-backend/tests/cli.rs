@@ -209,6 +209,11 @@ fn bad_arguments_fail_clearly() {
     let o = cli(Some(&dir), &["stats", "--namespace", "no such compiler"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no namespace"));
+    for cmd in ["stats", "clear", "path"] {
+        let o = cli(Some(&dir.join("data.mdb")), &[cmd]);
+        assert_eq!(o.status.code(), Some(1), "{cmd} on a file");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("is not a directory"), "{cmd}: {}", String::from_utf8_lossy(&o.stderr));
+    }
     let o = cli(Some(&dir.join("missing")), &["stats"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no expansion cache"));
@@ -326,4 +331,120 @@ fn reader_child() {
     loop {
         std::thread::park();
     }
+}
+
+#[test]
+fn verify_moves_aside_only_a_damaged_store() {
+    use std::os::unix::fs::PermissionsExt;
+    let still_there = |dir: &Path, why: &str| {
+        assert!(dir.join("data.mdb").exists(), "{why}: the store was moved");
+        assert!(!dir.join("quarantine").exists(), "{why}: a quarantine dir was made");
+    };
+    // A bad configuration is an error of the command, not of the store.
+    let (_t, dir) = populated();
+    let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("verify").env("RUSTC_EXPAND_CACHE_MAX_SIZE", "bogus").output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("RUSTC_EXPAND_CACHE_MAX_SIZE"), "{}", String::from_utf8_lossy(&o.stderr));
+    still_there(&dir, "bad RUSTC_EXPAND_CACHE_MAX_SIZE");
+    // An untrusted directory is refused, and nothing is written into it.
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o770)).unwrap();
+    let o = cli(Some(&dir), &["verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("untrusted"), "{}", String::from_utf8_lossy(&o.stderr));
+    still_there(&dir, "group-writable dir");
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    ok(&cli(Some(&dir), &["verify"]));
+    // An empty data file is a store another process is creating.
+    let t = tempfile::tempdir().unwrap();
+    let dir = cache_dir(&t);
+    std::fs::create_dir(&dir).unwrap();
+    std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700)).unwrap();
+    std::fs::File::create(dir.join("data.mdb")).unwrap();
+    let o = cli(Some(&dir), &["verify"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("empty"), "{}", String::from_utf8_lossy(&o.stderr));
+    still_there(&dir, "empty data file");
+}
+
+#[test]
+fn export_writes_through_links_and_into_pipes_and_keeps_its_report_off_the_data() {
+    use std::io::Read;
+    use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
+    let (t, dir) = populated();
+    let reference = t.path().join("reference.rec");
+    ok(&cli(Some(&dir), &["export", "-o", reference.to_str().unwrap()]));
+    let expected = std::fs::read(&reference).unwrap();
+    // `--json` to stdout: the data alone on stdout, the report on stderr.
+    let o = cli(Some(&dir), &["--json", "export", "-o", "-"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.stdout, expected, "stdout is not the export alone");
+    let report: serde_json::Value = serde_json::from_slice(&o.stderr).expect("the report on stderr");
+    assert_eq!(report["entries"], 11);
+    // Through a symlink: the link stays, its target gets the export, no temp file is left.
+    let real = t.path().join("real.rec");
+    let link = t.path().join("link.rec");
+    std::fs::write(&real, b"old").unwrap();
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    ok(&cli(Some(&dir), &["export", "-o", link.to_str().unwrap()]));
+    assert!(std::fs::symlink_metadata(&link).unwrap().file_type().is_symlink(), "the symlink was replaced");
+    assert_eq!(std::fs::read(&real).unwrap(), expected);
+    let names: Vec<_> = std::fs::read_dir(t.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(!names.iter().any(|n| n.contains(".tmp")), "{names:?}");
+    // Into a named pipe: written in place (the pipe is still a pipe).
+    let fifo = t.path().join("fifo");
+    let c = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let mut reader = std::fs::OpenOptions::new().read(true).custom_flags(libc::O_NONBLOCK).open(&fifo).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).args(["export", "-o"]).arg(&fifo).stdout(std::process::Stdio::null()).spawn().unwrap();
+    let (mut got, mut buf) = (Vec::new(), [0u8; 65536]);
+    let status = loop {
+        let exited = child.try_wait().unwrap();
+        match reader.read(&mut buf) {
+            Ok(n) if n > 0 => got.extend_from_slice(&buf[..n]),
+            Ok(_) => match exited {
+                Some(status) => break status,
+                None => std::thread::sleep(std::time::Duration::from_millis(2)),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => std::thread::sleep(std::time::Duration::from_millis(2)),
+            Err(e) => panic!("{e}"),
+        }
+    };
+    assert!(status.success());
+    assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo(), "the pipe was replaced");
+    assert_eq!(got, expected);
+}
+
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly() {
+    use std::os::unix::io::FromRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    let (_t, dir) = populated();
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    unsafe { libc::close(fds[0]) };
+    let write_end = unsafe { std::process::Stdio::from_raw_fd(fds[1]) };
+    let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("stats").stdout(write_end).output().unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(o.status.signal(), Some(libc::SIGPIPE), "{:?}: {err}", o.status);
+}
+
+#[test]
+fn bad_log_filter_is_an_error_naming_the_variable() {
+    let (_t, dir) = populated();
+    for bad in ["[[", "info,foo=bar=baz"] {
+        let o = Command::new(env!("CARGO_BIN_EXE_rustc-expand-cache")).arg("--dir").arg(&dir).arg("stats").env("RUSTC_EXPAND_CACHE_LOG", bad).output().unwrap();
+        assert_eq!(o.status.code(), Some(1), "{bad}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("RUSTC_EXPAND_CACHE_LOG") && err.contains(bad), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn an_age_too_large_to_count_expires_nothing() {
+    let (_t, dir) = populated();
+    // 2^64 ms: what a cast to u64 milliseconds would turn into an age of 0, everything.
+    let j = json(&cli(Some(&dir), &["gc", "--json", "--older-than", "18446744073709551s 616ms"]));
+    assert_eq!(j["expired"]["entries"], 0, "{j}");
+    assert_eq!(json(&cli(Some(&dir), &["stats", "--json"]))["entries"], 11);
 }

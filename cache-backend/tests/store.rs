@@ -424,3 +424,32 @@ fn damaged_tree_is_quarantined_by_the_crash_check_or_on_first_read() {
         s.commit().unwrap();
     }
 }
+
+#[test]
+fn corruption_found_in_use_moves_that_store_aside_once_and_never_a_fresh_one() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = cache_dir(&t);
+    populate(&dir, 1, 400, 100);
+    assert!(break_leaf_pages(&dir, b"key-1-") > 0);
+    let mut damaged = open(&dir);
+    let e = (0..400).find_map(|i| damaged.get(&key(1, i)).err()).expect("a lookup reaches a broken page");
+    assert_eq!(e.code(), E_CORRUPT, "{e}");
+    assert!(e.to_string().contains("moved aside"), "{e}");
+    let quarantined = || fs::read_dir(dir.join("quarantine")).map_or(0, |d| d.count());
+    assert_eq!(quarantined(), 1);
+    // Another session (here: another handle after the first one's failure) starts afresh.
+    let mut fresh = open(&dir);
+    fresh.put(b"fresh", b"entry", meta("M")).unwrap();
+    fresh.commit().unwrap();
+    // The damaged handle keeps failing, without touching the fresh store.
+    let e = damaged.get(&key(1, 0)).unwrap_err();
+    assert_eq!(e.code(), E_CORRUPT, "{e}");
+    assert!(!e.to_string().contains("moved aside"), "{e}");
+    damaged.put(b"late", b"write", meta("M")).unwrap();
+    assert_eq!(damaged.commit().unwrap_err().code(), E_CORRUPT);
+    assert_eq!(quarantined(), 1, "a fresh store was moved aside");
+    drop((damaged, fresh));
+    let mut again = open(&dir);
+    assert_eq!(again.get(b"fresh").unwrap().as_deref(), Some(&b"entry"[..]));
+    assert_eq!(again.get(b"late").unwrap(), None);
+}
