@@ -44,6 +44,8 @@ let
       };
 
       stockCraneLib = import ./lib/stockCraneLib.nix { inherit craneLib rustPackages; };
+      # crane would take the version from the root Cargo.toml, a workspace without one.
+      backendVersion = (lib.importTOML (root + "/cache-backend/Cargo.toml")).package.version;
       backendSrc = import ./lib/backendSource.nix {
         inherit lib root;
         craneLib = stockCraneLib;
@@ -51,11 +53,13 @@ let
       backendDeps = import ./lib/backendDeps.nix {
         craneLib = stockCraneLib;
         src = backendSrc;
+        version = backendVersion;
       };
       backend = import ./lib/mkBackend.nix {
         craneLib = stockCraneLib;
         src = backendSrc;
         cargoArtifacts = backendDeps;
+        version = backendVersion;
       };
 
       fenixComponents = import ./lib/fenixComponents.nix { inherit fenixPackages manifest; };
@@ -89,7 +93,8 @@ let
       };
 
       craneLibWithCache = import ./lib/mkCraneLib.nix {
-        inherit craneLib toolchain;
+        craneLib = stockCraneLib;
+        inherit toolchain;
         withExpandCache = import ./lib/withExpandCache.nix {
           expandCacheHook = import ./lib/mkExpandCacheHook.nix {
             inherit (pkgs) makeSetupHook;
@@ -118,6 +123,7 @@ let
           stockCraneLib
           backendSrc
           backendDeps
+          backendVersion
           toolchain
           ;
         craneLib = craneLibWithCache;

@@ -8,6 +8,7 @@
   craneLib,
   backendSrc,
   backendDeps,
+  backendVersion,
   toolchain,
 }:
 
@@ -29,12 +30,14 @@ in
     src = backendSrc;
     cargoArtifacts = backendDeps;
     pname = "rustc-expand-cache";
+    version = backendVersion;
     cargoExtraArgs = "--locked -p rustc-expand-cache";
   };
   backend-clippy = stockCraneLib.cargoClippy {
     src = backendSrc;
     cargoArtifacts = backendDeps;
     pname = "rustc-expand-cache";
+    version = backendVersion;
     cargoExtraArgs = "--locked -p rustc-expand-cache";
   };
   fixture-cache-hits = import ./fixtureRun.nix {

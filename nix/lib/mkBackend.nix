@@ -2,10 +2,15 @@
 # same nixpkgs scope, so the toolchain can contain it without a cycle:
 #   lib/librustc_expand_cache.so   the library the patched rustc dlopens
 #   bin/rustc-expand-cache         the CLI (stats, gc, clear, verify, export, import)
-{ craneLib, src, cargoArtifacts }:
+{
+  craneLib,
+  src,
+  cargoArtifacts,
+  version,
+}:
 
 craneLib.buildPackage {
-  inherit src cargoArtifacts;
+  inherit src cargoArtifacts version;
   pname = "rustc-expand-cache";
   cargoExtraArgs = "--locked -p rustc-expand-cache";
   # The backend's tests run in checks.<system>.backend-tests.

@@ -1,6 +1,5 @@
-# The development shell: the toolchain (with the CLI), the cache on, and a
-# cache directory (nix/hooks/dev-shell.sh: <cargo target dir>/expand-cache
-# unless RUSTC_EXPAND_CACHE_DIR is already set).
+# The development shell: the toolchain (with the CLI) and the cache on, in the
+# compiler's default directory (nix/hooks/dev-shell.sh says where).
 { mkShell, toolchain }:
 
 mkShell {

@@ -16,9 +16,22 @@
   identityFor,
 }:
 
+let
+  # The patched compiler of this scope has no backend in its sysroot (the toolchain's
+  # has): the tools it builds keep the cache off rather than warn in every crate.
+  withCacheOff =
+    drv:
+    drv.overrideAttrs (old: {
+      env = (old.env or { }) // {
+        RUSTC_EXPAND_CACHE = "off";
+      };
+    });
+in
 rustPackages.overrideScope (
   final: prev: {
     buildRustPackages = final;
+    clippy = withCacheOff prev.clippy;
+    rustfmt = withCacheOff prev.rustfmt;
     rustc-unwrapped = prev.rustc-unwrapped.overrideAttrs (
       old:
       let
@@ -27,6 +40,10 @@ rustPackages.overrideScope (
       {
         src = fetchurl {
           inherit (pin.upstream) url sha256;
+          # nixpkgs' rustc reads this: a release tarball brings its own .cargo/config.toml
+          # (vendored crates), anything else gets nixpkgs' vendoring in postPatch, which
+          # fails on the tarball's existing .cargo.
+          passthru.isReleaseTarball = true;
         };
         patches = (old.patches or [ ]) ++ patches;
         env = (old.env or { }) // {

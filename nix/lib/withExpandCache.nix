@@ -6,9 +6,17 @@
 { expandCacheHook }:
 
 args:
+let
+  # The caller's setting may be an attribute or in `env` (nixpkgs refuses both at once).
+  setting =
+    if args.env.RUSTC_EXPAND_CACHE or null != null then
+      { }
+    else
+      { RUSTC_EXPAND_CACHE = args.RUSTC_EXPAND_CACHE or "on"; };
+in
 args
+// setting
 // {
-  RUSTC_EXPAND_CACHE = args.RUSTC_EXPAND_CACHE or "on";
   nativeBuildInputs = (args.nativeBuildInputs or [ ]) ++ [ expandCacheHook ];
 }
 // (

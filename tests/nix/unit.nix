@@ -82,6 +82,10 @@ let
     src = fixtureSrc;
     RUSTC_EXPAND_CACHE = "read-only";
   };
+  offInEnv = cl.buildDepsOnly {
+    src = fixtureSrc;
+    env.RUSTC_EXPAND_CACHE = "off";
+  };
   isCacheHook = x: x ? name && x.name == "rustc-expand-cache-crane-hook";
   carries =
     d: what:
@@ -132,6 +136,17 @@ in
       && main.lib.pin.upstream.sha256 == env "REC_PY_TARBALL_SHA256"
     ) "tarball of rustc-unwrapped (${rustc-unwrapped.src.url} ${rustc-unwrapped.src.outputHash}) is not toolchain/pin.toml's";
 
+  # nixpkgs' rustc.nix runs its own vendoring (`mkdir .cargo`, which fails on the
+  # tarball's) unless `src.passthru.isReleaseTarball`.
+  tarball-is-marked-as-a-release-tarball =
+    check (rustc-unwrapped.src.passthru.isReleaseTarball or false)
+      "rustc-unwrapped.src lacks passthru.isReleaseTarball: nixpkgs would vendor over the tarball's .cargo";
+
+  clippy-and-rustfmt-build-with-the-cache-off =
+    check (
+      toolchain.clippy.RUSTC_EXPAND_CACHE or null == "off" && toolchain.rustfmt.RUSTC_EXPAND_CACHE or null == "off"
+    ) "clippy or rustfmt is built by the backend-less patched compiler with the cache on";
+
   clippy-and-rustfmt-link-the-patched-driver =
     check (
       drv toolchain.clippy.builtWith.unwrapped == drv rustc-unwrapped
@@ -161,7 +176,8 @@ in
       && builtins.match ".*/rust-src-1\\.95\\.0\\.tar\\.gz" (builtins.head (builtins.filter (p: p ? pname && p.pname == "rust-src") toolchain.sysroot.paths)).src.url != null
     ) "rust-analyzer/rust-src are not the 1.95.0 components";
 
-  toolchain-setup-hook-turns-cache-off-in-builds =
+  # What the hooks do is tested by tests/nix/hook-test.sh; here: that they are wired in.
+  toolchain-setup-hook-and-dev-shell-are-wired =
     check (
       baseNameOf toolchain.sandboxHook == "toolchain-setup-hook.sh"
       && main.devShells.${system}.default.RUSTC_EXPAND_CACHE == "on"
@@ -186,6 +202,20 @@ in
       && drv replaceOnly.rustc == drv toolchain
     ) "overlays.replace-rust did not replace rustc/cargo/rustPlatform";
 
+  overlay-default-exposes-the-rust-scope-and-crane-lib =
+    check (
+      drv withDefault.rustc-expand-cache-rust-packages.rustc-unwrapped == drv rustc-unwrapped
+      && hasDrv (withDefault.rustc-expand-cache-crane-lib.buildDepsOnly { src = fixtureSrc; }).nativeBuildInputs toolchain
+    ) "overlays.default: rustc-expand-cache-rust-packages is not the patched scope, or rustc-expand-cache-crane-lib does not build with the toolchain";
+
+  # crane builds crane-utils with the rustPlatform of the final package set; replaced,
+  # that would be the toolchain, whose backend crane builds: a cycle.
+  overlay-replace-rust-builds-crane-utils-stock =
+    check (
+      hasDrv withReplace.rustc-expand-cache-crane-lib.craneUtils.nativeBuildInputs pkgs.rustPackages_1_95.rustc
+      && !(hasDrv withReplace.rustc-expand-cache-crane-lib.craneUtils.nativeBuildInputs toolchain)
+    ) "crane-utils under overlays.replace-rust is not built with the stock compiler";
+
   overlay-replace-rust-keeps-cargo-auditable-stock =
     same (drv withReplace.cargo-auditable.builtWith) (drv pkgs.rustPackages_1_95.rustc) "compiler of cargo-auditable";
 
@@ -201,6 +231,10 @@ in
     check (startsWith "rustcExpandCacheExport\n" buildImplicitDeps.cargoArtifacts.installPhase)
       "buildPackage's own deps step does not export the cache";
   crane-helper-respects-caller-setting = same readOnly.RUSTC_EXPAND_CACHE "read-only" "RUSTC_EXPAND_CACHE set by the caller";
+  crane-helper-respects-caller-setting-in-env =
+    # Forcing drvPath runs the stub's overlap check, as nixpkgs' mkDerivation does.
+    check (builtins.isString offInEnv.drvPath && offInEnv.RUSTC_EXPAND_CACHE == "off")
+      "env.RUSTC_EXPAND_CACHE set by the caller is overridden";
   crane-helper-hook-calls-the-backend-cli =
     same (builtins.head (builtins.filter isCacheHook deps.nativeBuildInputs)).passthru.substitutions.cli
       "${main.packages.${system}.rustc-expand-cache}/bin/rustc-expand-cache" "CLI of the crane hook";
@@ -212,9 +246,17 @@ in
     check (
       builtins.pathExists (src + "/cache-backend/include/rustc_expand_cache.h")
       && builtins.pathExists (src + "/cache-backend/src/lib.rs")
+      && builtins.pathExists (src + "/cache-backend/tests/c_header.rs")
+      && builtins.pathExists (src + "/tests/e2e/Cargo.toml")
+      && builtins.pathExists (src + "/tests/e2e/tests/expand_cache.rs")
+      && builtins.pathExists (src + "/Cargo.toml")
       && builtins.pathExists (src + "/Cargo.lock")
       && !builtins.pathExists (src + "/flake.nix")
-    ) "backend source ${src} lacks cargo files or the C header, or has unrelated files";
+      && !builtins.pathExists (src + "/bench")
+      && !builtins.pathExists (src + "/toolchain")
+      && !builtins.pathExists (src + "/tests/fixtures")
+      && !builtins.pathExists (src + "/tests/nix")
+    ) "backend source ${src} lacks workspace files or the C header, or has unrelated files";
 
   outputs-only-for-linux-systems =
     same (builtins.attrNames main.packages) [ "aarch64-linux" "x86_64-linux" ] "systems of packages";

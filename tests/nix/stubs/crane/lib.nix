@@ -36,6 +36,25 @@ let
       in
       type == "directory" || hasSuffix ".rs" || hasSuffix ".toml" || base == "Cargo.lock";
 
+    # crane's TOML writer, which mkDummySrc runs for every buildDepsOnly: built with
+    # the rustPlatform its callPackage finds in the final package set.
+    craneUtils = pkgs.callPackage (
+      { rustPlatform }:
+      rustPlatform.buildRustPackage {
+        pname = "crane-utils";
+        version = "0.0.1";
+      }
+    ) { };
+
+    mkDummySrc =
+      { src }:
+      pkgs.stdenv.mkDerivation {
+        pname = "dummy-src";
+        version = "0.0.1";
+        inherit src;
+        nativeBuildInputs = [ self.craneUtils ];
+      };
+
     cleanCargoSource =
       src:
       builtins.path {
@@ -68,6 +87,7 @@ let
         args
         // {
           cargoArtifacts = null;
+          dummySrc = self.mkDummySrc { inherit src; };
           pnameSuffix = "-deps";
           buildPhaseCargoCommand = "cargoWithProfile check; cargoWithProfile build";
         }

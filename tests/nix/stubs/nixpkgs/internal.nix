@@ -1,5 +1,13 @@
 # Helpers of the stubs (not exported as nixpkgs lib).
 rec {
+  hasPrefix = prefix: s: builtins.substring 0 (builtins.stringLength prefix) s == prefix;
+  removePrefix =
+    prefix: s:
+    if hasPrefix prefix s then
+      builtins.substring (builtins.stringLength prefix) (builtins.stringLength s - builtins.stringLength prefix) s
+    else
+      s;
+  importTOML = path: builtins.fromTOML (builtins.readFile path);
   hasSuffix =
     suffix: s:
     let

@@ -5,6 +5,9 @@ let
 in
 {
   inherit (internal)
+    hasPrefix
+    removePrefix
+    importTOML
     hasSuffix
     splitString
     concatMapStrings

@@ -47,7 +47,12 @@ let
           builder = "/bin/false";
         }
       );
+      # nixpkgs refuses a variable given both in `env` and as an attribute.
+      overlapping = builtins.filter (n: attrs ? ${n}) (builtins.attrNames (attrs.env or { }));
     in
+    if overlapping != [ ] then
+      throw "mkDerivation ${name}: env attributes overlapping attributes: ${toString overlapping}"
+    else
     attrs
     // passthru
     // drv
@@ -66,7 +71,11 @@ let
         inherit mkDerivation;
       };
       fetchurl =
-        { url, sha256 }:
+        {
+          url,
+          sha256,
+          passthru ? { },
+        }:
         derivation {
           name = baseNameOf url;
           inherit system url;
@@ -75,9 +84,10 @@ let
           outputHashAlgo = "sha256";
           outputHash = sha256;
         }
+        // passthru
         // {
           outputHash = sha256;
-          inherit url;
+          inherit url passthru;
         };
 
       mkCargoAuditable =
@@ -178,6 +188,14 @@ let
         wrapRustcWith
         ;
       buildPackages = final;
+      # Like nixpkgs' (and so crane's, through newScope): arguments come from the final
+      # package set, whichever layer of overlays the caller holds.
+      callPackage =
+        fn: args:
+        fn (builtins.intersectAttrs (builtins.functionArgs fn) final // args)
+        // {
+          override = more: final.callPackage fn (args // more);
+        };
       stdenvNoCC = stdenv;
       makeWrapper = mkDerivation { name = "make-wrapper-hook"; };
       symlinkJoin =
