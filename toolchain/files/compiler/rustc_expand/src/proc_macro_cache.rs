@@ -7,11 +7,13 @@
 //! environment variables which proc macros commonly read without tracking them.
 //!
 //! On a miss, the macro runs with a recording server (see `ExpandRecorder`) which notes
-//! everything the macro did that a cached replay must reproduce, and marks the invocation
-//! uncacheable as soon as the macro does something whose result cannot be reproduced from the
-//! key (span queries, tracked environment, diagnostics, nested expansion, ...). The output is
-//! stored with every span replaced by an expression over the input spans and the expansion's
-//! call/def/mixed sites.
+//! everything the macro did that a cached replay must reproduce: location queries, tracked
+//! environment variables and paths become preconditions checked on a hit, warnings and notes
+//! are replayed; and it marks the invocation uncacheable as soon as the macro does something
+//! whose result cannot be reproduced from the key (span `Debug`, parent or source text, an
+//! error, nested expansion, output to stdout/stderr, ...). The output is stored with every
+//! span replaced by an expression over the input spans and the expansion's call/def/mixed
+//! sites.
 //!
 //! On a hit the stored tokens are decoded, their spans are rebuilt from the new invocation, and
 //! the recorded side effects (source files registered by `TokenStream::from_str`, the symbol
