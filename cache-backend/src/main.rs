@@ -141,9 +141,12 @@ fn fmt_nanos(n: u64) -> String {
     }
 }
 
+fn json(v: &impl serde::Serialize) -> Result<String, Fail> {
+    serde_json::to_string_pretty(v).map_err(|e| Fail(format!("cannot encode JSON: {e}"), 1))
+}
+
 fn print_json(v: &impl serde::Serialize) -> Result<(), Fail> {
-    let s = serde_json::to_string_pretty(v).map_err(|e| Fail(format!("cannot encode JSON: {e}"), 1))?;
-    println!("{s}");
+    println!("{}", json(v)?);
     Ok(())
 }
 
@@ -292,14 +295,11 @@ fn run(cli: Cli) -> Result<u8, Fail> {
             } else {
                 export_to_file(&c, ns, &output)?
             };
-            if cli.json {
-                // On stdout only when the export is not there.
-                let report = serde_json::to_string_pretty(&rep).map_err(|e| Fail(format!("cannot encode JSON: {e}"), 1))?;
-                if to_stdout {
-                    eprintln!("{report}");
-                } else {
-                    println!("{report}");
-                }
+            if cli.json && to_stdout {
+                // stdout holds the export.
+                eprintln!("{}", json(&rep)?);
+            } else if cli.json {
+                print_json(&rep)?;
             } else if !to_stdout {
                 println!("exported {} entries of {} namespaces to {} ({} bad entries skipped)", rep.entries, rep.namespaces, output.display(), rep.skipped);
             }
