@@ -217,6 +217,11 @@ impl SharedEnv {
                 Err(reason) => return Err(Self::corrupt(dir, reason, opts.read_only)),
             }
             file_len = fs::metadata(&data).map(|m| m.len()).unwrap_or(0);
+            // An empty data file is a store another process is creating: LMDB can only
+            // initialise it for a writer, and to a reader it holds nothing yet.
+            if opts.read_only && file_len == 0 {
+                return Err(Error::Missing(dir.to_path_buf()));
+            }
         }
         let dead = if opts.read_only { Vec::new() } else { guard::dead_markers(dir) };
 

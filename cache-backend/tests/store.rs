@@ -91,6 +91,13 @@ fn read_only_mode_never_writes() {
     let e = Store::open(&dir, NS, &OpenOptions { read_only: true, ..Default::default() }).err().unwrap();
     assert_eq!(e.code(), E_IO);
     assert!(!dir.exists());
+    // read-only on a store another process is creating (an empty data file): missing
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o700)).unwrap();
+    fs::File::create(dir.join("data.mdb")).unwrap();
+    let e = Store::open(&dir, NS, &OpenOptions { read_only: true, ..Default::default() }).err().unwrap();
+    assert!(matches!(e, Error::Missing(_)), "{e}");
+    fs::remove_file(dir.join("data.mdb")).unwrap();
     populate(&dir, 1, 3, 100);
     let before = fs::read(dir.join("data.mdb")).unwrap();
     {
