@@ -400,6 +400,14 @@ fn bad_settings_warn_and_build_uncached() {
     c.touch("src/lib.rs");
     let (out, _) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE_VERIFY", "2")]);
     assert!(text(&out).contains("`RUSTC_EXPAND_CACHE_VERIFY`"), "{}", text(&out));
+
+    // A backend setting: the backend refuses to open (-9), the compiler warns once.
+    c.touch("src/lib.rs");
+    let (out, counts) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE_LOG", "info,x=y=z")]);
+    let all = text(&out);
+    assert_eq!(all.matches("RUSTC_EXPAND_CACHE_LOG").count(), 1, "{all}");
+    let n = of(&counts, "cache_edges", &out);
+    assert_eq!((n.hits, n.stored), (0, 0), "{n:?}");
 }
 
 #[test]
