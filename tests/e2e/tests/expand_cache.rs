@@ -714,13 +714,22 @@ fn out_dir_is_keyed_by_what_it_holds() {
 /// Checks `cache-edges` with `feature` three times (cache off, cold, warm after a touch) and
 /// asserts the same exit status and diagnostics each time; returns the cache-off output.
 fn same_off_cold_warm(feature: &str) -> Output {
+    same_off_cold_warm_env(feature, &[])
+}
+
+/// `cargo check --features <feature>` with the cache off, cold and warm: the same outcome and
+/// diagnostics (in the same order) each time.
+fn same_off_cold_warm_env(feature: &str, envs: &[(&str, &str)]) -> Output {
     let c = Cached::new("cache-edges");
     let args = ["check", "--locked", "--features", feature];
-    let (off, _) = c.run_env(&args, &[("RUSTC_EXPAND_CACHE", "off")]);
+    let with = |extra: &[(&'static str, &'static str)]| -> Vec<(&str, &str)> {
+        envs.iter().copied().chain(extra.iter().copied()).collect()
+    };
+    let (off, _) = c.run_env(&args, &with(&[("RUSTC_EXPAND_CACHE", "off")]));
     c.touch("src/lib.rs");
-    let (cold, _) = c.run_env(&args, &[]);
+    let (cold, _) = c.run_env(&args, &with(&[]));
     c.touch("src/lib.rs");
-    let (warm, counts) = c.run_env(&args, &[]);
+    let (warm, counts) = c.run_env(&args, &with(&[]));
     for (name, out) in [("cold", &cold), ("warm", &warm)] {
         assert_eq!(out.status.success(), off.status.success(), "{name}:\n{}", text(out));
         assert_eq!(diagnostics(out), diagnostics(&off), "{name} differs from cache off");
@@ -738,6 +747,43 @@ fn bidi_codepoint_lexed_by_a_macro_behaves_as_uncached() {
     // with the cache off, and none cold or warm.
     let off = same_off_cold_warm("bidi");
     assert!(off.status.success(), "{}", text(&off));
+}
+
+#[test]
+fn warning_of_a_macro_keeps_its_place_among_the_lexers() {
+    // The macro warns, then lexes text that warns too: while recording, the macro's warning
+    // waits until the run is over, and must still come out first.
+    let off = same_off_cold_warm_env("lexwarn", &[("RUSTC_BOOTSTRAP", "1")]);
+    let all = diagnostics(&off);
+    let macro_warning = all.find("warning before lexing").expect("the macro's warning");
+    let lexer_warning = all.find("multiple lines skipped by escaped newline").expect("the lexer's warning");
+    assert!(macro_warning < lexer_warning, "{all}");
+}
+
+#[test]
+fn a_tracked_directory_is_never_a_precondition() {
+    // A directory's contents cannot be compared on a hit: the listing macro is not stored, and
+    // a file added to the directory shows in the next build (cargo reruns rustc: the directory
+    // is in the dep-info).
+    let c = Cached::new("cache-edges");
+    let args = ["check", "--locked", "--features", "trackdir"];
+    let (out, counts) = c.ok_env(&args, &[("RUSTC_BOOTSTRAP", "1")]);
+    let n = of(&counts, "cache_edges", &out);
+    assert_eq!(n.uncacheable, EDGES_UNCACHEABLE + 1, "{n:?}");
+    std::fs::write(c.path().join("assets/two.txt"), "two\n").expect("write assets/two.txt");
+    c.ok_env(&["test", "--locked", "--features", "trackdir"], &[("RUSTC_BOOTSTRAP", "1")]);
+}
+
+#[test]
+fn tokens_print_by_the_edition_of_their_spans() {
+    // `printed!(async (x))` from this 2021 crate and from a 2015 crate's macro_rules!: the same
+    // tokens, printed differently; one must not be served for the other, cold or warm.
+    let c = Cached::new("cache-edges");
+    let args = ["test", "--locked", "--features", "editions", "--lib"];
+    for setting in ["off", "on", "on"] {
+        c.ok_env(&args, &[("RUSTC_EXPAND_CACHE", setting)]);
+        c.touch("src/lib.rs");
+    }
 }
 
 #[test]

@@ -51,6 +51,7 @@ use rustc_serialize::opaque::{MAGIC_END_BYTES, MemDecoder};
 use rustc_serialize::{Decodable, Decoder, Encodable, Encoder};
 use rustc_session::Session;
 use rustc_span::def_id::{CrateNum, DefId, DefIndex, DefPathHash, LOCAL_CRATE};
+use rustc_span::edition::Edition;
 use rustc_span::hygiene::{ExpnId, ExpnKind, SyntaxContext};
 use rustc_span::profiling::SpannedEventArgRecorder;
 use rustc_span::{
@@ -1037,6 +1038,27 @@ fn compute_key(
     {
         return Err("input span equal to an expansion site");
     }
+    // The edition of each distinct input span, where it is not the session's: the server's
+    // `TokenStream::to_string` prints `async (x)` or `async(x)` by it (reserved words), and
+    // tokens passed through another crate's `macro_rules!` carry that crate's edition.
+    let session_edition = ecx.sess.edition();
+    let mut last_ctxt: Option<(SyntaxContext, Edition)> = None;
+    for (n, &i) in distinct.iter().enumerate() {
+        let ctxt = input_spans[i as usize].ctxt();
+        let edition = match last_ctxt {
+            Some((seen, edition)) if seen == ctxt => edition,
+            _ => {
+                let edition = ctxt.edition();
+                last_ctxt = Some((ctxt, edition));
+                edition
+            }
+        };
+        if edition != session_edition {
+            (n as u32).hash_stable(hcx, &mut hasher);
+            edition.hash_stable(hcx, &mut hasher);
+        }
+    }
+    u32::MAX.hash_stable(hcx, &mut hasher);
     Ok(InvocationKey { key: hasher.finish::<Fingerprint>(), input_spans, span_ids, distinct })
 }
 
@@ -1517,8 +1539,11 @@ pub(crate) struct ExpandRecorder {
     checks: Vec<Check>,
     /// Symbols noted in the gallery, a bitmap by symbol index (dense; cheaper than hashing).
     gallery_seen: Vec<u64>,
-    /// Diagnostics of the macro, emitted after the run.
-    deferred: Vec<Diagnostic<Span>>,
+    /// Diagnostics of the macro, emitted after the run, each with the length the captured
+    /// stderr had when the macro emitted it: the compiler's own diagnostics of the run (from
+    /// `TokenStream::from_str`'s lexer, say) are captured with it, and the two are written out
+    /// in the order they came.
+    deferred: Vec<(Diagnostic<Span>, u64)>,
     tainted: Option<&'static str>,
 }
 
@@ -1624,7 +1649,7 @@ impl ExpandRecorder {
                 None => self.taint("error diagnostic or diagnostic with an unknown span"),
             }
         }
-        self.deferred.push(diag);
+        self.deferred.push((diag, OutputCapture::stderr_len()));
     }
 
     fn diag_record(&self, diag: &Diagnostic<Span>) -> Option<DiagRecord> {
@@ -1645,7 +1670,13 @@ impl ExpandRecorder {
     }
 
     pub(crate) fn note_track_path(&mut self, path: &str) {
-        self.checks.push(Check::Path(path.to_owned(), hash_file(path)));
+        let hash = hash_file(path);
+        // `None` stands for a missing file; anything else that cannot be read (a directory:
+        // cargo reruns rustc when its entries change) could not be compared on a hit.
+        if hash.is_none() && std::fs::symlink_metadata(path).is_ok() {
+            self.taint("tracked path that is not a readable file");
+        }
+        self.checks.push(Check::Path(path.to_owned(), hash));
         self.replays.push(Replay::TrackPath(path.to_owned()));
     }
 
@@ -2518,9 +2549,25 @@ impl OutputCapture {
         None
     }
 
-    /// Runs `f` with fds 1 and 2 redirected; returns whether anything was written.
+    /// The length of what fd 2 holds, while a capture redirects it (0 if unknown).
     #[cfg(unix)]
-    fn run<R>(&mut self, f: impl FnOnce() -> R) -> (R, bool) {
+    fn stderr_len() -> u64 {
+        use std::os::fd::FromRawFd;
+        // SAFETY: fd 2 stays open; `ManuallyDrop` keeps it from being closed here.
+        let fd2 = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(2) });
+        fd2.metadata().map_or(0, |m| m.len())
+    }
+
+    #[cfg(not(unix))]
+    fn stderr_len() -> u64 {
+        0
+    }
+
+    /// Runs `f` with fds 1 and 2 redirected; returns whether anything was written, after
+    /// writing what went to stdout on to it, and what went to stderr (for the caller to write
+    /// out between the macro's deferred diagnostics).
+    #[cfg(unix)]
+    fn run<R>(&mut self, f: impl FnOnce() -> R) -> (R, bool, Vec<u8>) {
         use std::os::fd::{AsRawFd, OwnedFd};
 
         struct Restore<'a>(&'a [OwnedFd; 2]);
@@ -2544,6 +2591,7 @@ impl OutputCapture {
         drop(guard);
 
         let mut printed = false;
+        let mut stderr = Vec::new();
         for (i, file) in self.files.iter_mut().enumerate() {
             // The size, not the offset: output through another open file description of the
             // fd (`/proc/self/fd/1`) does not move ours. Unknown counts as printed.
@@ -2562,15 +2610,15 @@ impl OutputCapture {
                 let _ = out.write_all(&captured);
                 let _ = out.flush();
             } else {
-                let _ = std::io::stderr().write_all(&captured);
+                stderr = captured;
             }
         }
-        (r, printed)
+        (r, printed, stderr)
     }
 
     #[cfg(not(unix))]
-    fn run<R>(&mut self, f: impl FnOnce() -> R) -> (R, bool) {
-        (f(), true)
+    fn run<R>(&mut self, f: impl FnOnce() -> R) -> (R, bool, Vec<u8>) {
+        (f(), true, Vec::new())
     }
 }
 
@@ -2762,14 +2810,20 @@ fn expand_with_cache(
         cache.capture = OutputCapture::new(&cache.config.dir);
     }
     let start = Instant::now();
-    let (res, printed) = match cache.capture.as_mut() {
+    let (res, printed, stderr) = match cache.capture.as_mut() {
         Some(capture) => capture.run(|| timed_run(ecx, span, call, sites, Some(&mut rec))),
-        None => (timed_run(ecx, span, call, sites, Some(&mut rec)), true),
+        None => (timed_run(ecx, span, call, sites, Some(&mut rec)), true, Vec::new()),
     };
     let expand_nanos = start.elapsed().as_nanos() as u64;
-    for diag in std::mem::take(&mut rec.deferred) {
+    // The macro's diagnostics and the captured stderr, in the order they were written.
+    let mut written = 0;
+    for (diag, at) in std::mem::take(&mut rec.deferred) {
+        let at = (at as usize).clamp(written, stderr.len());
+        let _ = std::io::stderr().write_all(&stderr[written..at]);
+        written = at;
         proc_macro_server::emit_diagnostic(ecx.psess(), diag);
     }
+    let _ = std::io::stderr().write_all(&stderr[written..]);
 
     let Ok(output) = &res else {
         cache.stats.uncacheable += 1;
