@@ -2,10 +2,12 @@
 """rustc's own proc-macro tests, run with the patched stage1 compiler three times:
 cache off, cache on and cold, cache on and warm.
 
-Passes when no test that passes with the cache off fails with it on (cold or
-warm), and the warm run really hit the cache. Needs the build directory of
-`toolchain/build.py` (its source tree and stage1 compiler). Prints a summary and
-a closing `N passed, N failed` line over the comparisons it made.
+Passes when every test passes with the cache off (the patched compiler itself is
+sound), every suite asked for ran, the cold and warm runs ran the same tests and
+none that passes with the cache off fails with it on, and the warm run really hit
+the cache. Needs the build directory of `toolchain/build.py` (its source tree and
+stage1 compiler: not another toolchain directory). Prints a summary and a closing
+`N passed, N failed` line over the checks it made.
 
     python3 tests/rustc_suite.py [--root DIR] [SUITE_PATH ...]
 """
@@ -38,7 +40,8 @@ def write_std_stamp(lay: build.Layout, stage0: build.Stage0) -> None:
 
 
 def run_suites(lay: build.Layout, ident: str, suites: list[str], env: dict, log: Path) -> dict[str, str]:
-    cmd = [sys.executable, "x.py", "test", *suites, "--stage", "1", "--keep-stage-std", "1",
+    # --no-fail-fast: a failing test must not keep the next suites from running.
+    cmd = [sys.executable, "x.py", "test", *suites, "--stage", "1", "--keep-stage-std", "1", "--no-fail-fast",
            "--set", "llvm.ninja=false", "--set", "rust.verbose-tests=true", "--force-rerun"]
     full_env = dict(os.environ, RUSTC_EXPAND_CACHE_IDENTITY=ident, CG_CLIF_FORCE_GNU_AS="1", **env)
     with open(log, "w") as out:
@@ -77,11 +80,26 @@ def main(argv: list[str]) -> int:
         if name == "warm":
             (work / "report.txt").unlink(missing_ok=True)
         start = time.monotonic()
+        print(f"cache {name:4}: running x.py test {' '.join(args.suites)} ...", flush=True)
         runs[name] = run_suites(lay, ident, args.suites, env, work / f"{name}.log")
         counts = {s: list(runs[name].values()).count(s) for s in ("ok", "FAILED", "ignored")}
         print(f"cache {name:4}: {counts['ok']} passed, {counts['FAILED']} failed, {counts['ignored']} ignored "
               f"({time.monotonic() - start:.0f} s; log {work / (name + '.log')})", flush=True)
     passed = failed = 0
+
+    def check(ok: bool, what: str, why: str) -> None:
+        nonlocal passed, failed
+        passed, failed = passed + ok, failed + (not ok)
+        print(f"ok   {what}" if ok else f"FAIL {what}: {why}")
+
+    broken = sorted(t for t, r in runs["off"].items() if r == "FAILED")
+    check(not broken, "cache off: every test passes", ", ".join(broken))
+    ran = {t.split(" ", 1)[1] for t in runs["off"]}
+    missing = [s for s in args.suites if not any(t == s or t.startswith(s.rstrip("/") + "/") for t in ran)]
+    check(not missing, "every suite ran", "no results from " + ", ".join(missing))
+    for name in ("cold", "warm"):
+        check(runs[name].keys() == runs["off"].keys(), f"cache {name}: the same tests ran as with the cache off",
+              f"{len(runs[name].keys() ^ runs['off'].keys())} tests ran in only one of the two")
     for name in ("cold", "warm"):
         regressions = sorted(t for t, r in runs["off"].items() if r == "ok" and runs[name].get(t) != "ok")
         if regressions:
