@@ -3,7 +3,7 @@
 
     python3 bench/run.py                      # everything, default repeats
     python3 bench/run.py --quick              # 1 workload, 2 repeats, smoke test
-    python3 bench/run.py --workloads lsp-types,zoxide --edits check-touch,clippy \
+    python3 bench/run.py --workloads lsp-types,zoxide --edits check-touch,clippy \\
         --columns stock,off,warm --repeats 7
     python3 bench/run.py --report DIR/results.json   # reprint table + plot
 
@@ -112,21 +112,41 @@ def log(msg: str) -> None:
     print(f"[{dt.datetime.now(dt.timezone.utc):%H:%M:%S}] {msg}", flush=True)
 
 
+class CommandFailed(SystemExit):
+    """A command run.py needs failed or is missing: ends the run with its message."""
+
+
 def sh(cmd, **kw) -> subprocess.CompletedProcess:
-    return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+    """Runs `cmd`, capturing its output; a failure ends the run naming the command and
+    showing what it printed."""
+    try:
+        return subprocess.run(cmd, check=True, text=True, capture_output=True, **kw)
+    except FileNotFoundError:
+        raise CommandFailed(f"error: {cmd[0]} not found (needed for: {' '.join(map(str, cmd))})")
+    except subprocess.CalledProcessError as e:
+        said = "\n".join(x.strip() for x in (e.stdout, e.stderr) if x and x.strip())
+        raise CommandFailed(f"error: {' '.join(map(str, cmd))} failed (exit {e.returncode})"
+                            + (f":\n{said}" if said else ""))
 
 
 # ---------------------------------------------------------------- toolchains
 
+def given_toolchain(arg: str, option: str) -> Path:
+    tc = Path(arg).resolve()
+    if not (tc / "bin" / "rustc").is_file():
+        raise SystemExit(f"error: {option} {arg}: no bin/rustc in {tc}")
+    return tc
+
+
 def ours_toolchain(arg: str | None) -> Path:
     if arg:
-        return Path(arg)
+        return given_toolchain(arg, "--toolchain")
     return Path(sh([sys.executable, str(REPO / "toolchain" / "build.py"), "path"]).stdout.strip())
 
 
 def stock_toolchain(arg: str | None) -> Path:
     if arg:
-        return Path(arg)
+        return given_toolchain(arg, "--stock-toolchain")
     rustc = sh(["rustup", "which", "--toolchain", "1.95.0", "rustc"]).stdout.strip()
     return Path(rustc).parent.parent
 
@@ -1131,8 +1151,24 @@ def main() -> None:
         for name in given:
             if name not in known:
                 ap.error(f"{option}: unknown name {name!r} (known: {','.join(known)})")
+    for option in ("--workloads", "--edits", "--columns"):
+        if not names[option][0]:
+            ap.error(f"{option}: no names given")
+    for option, n in (("--repeats", args.repeats), ("--situation-repeats", args.situation_repeats)):
+        if n < 1:
+            ap.error(f"{option} must be 1 or more, not {n}")
     wls = [Workload(n) for n in names["--workloads"][0]]
     edits, cols = names["--edits"][0], names["--columns"][0]
+    cells = {f"{w.name}/{e}" for w in wls for e in edits}
+    for cell in filter(None, (args.skip or "").split(",")):
+        if cell not in cells:
+            ap.error(f"--skip: {cell!r} is no cell of this run (WORKLOAD/EDIT, e.g. {min(cells)})")
+    deadline_hm = None
+    if args.deadline:
+        m = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", args.deadline)
+        if not m:
+            ap.error(f"--deadline: {args.deadline!r} is not HH:MM (UTC, 00:00 to 23:59)")
+        deadline_hm = (int(m[1]), int(m[2]))
 
     for option, n in (("--instructions", args.instructions), ("--kernel-samples", args.kernel_samples)):
         if n < 0:
@@ -1141,20 +1177,32 @@ def main() -> None:
         ap.error("--kernel-samples: the kernel time is reported beside the instruction counts; "
                  "give --instructions N too")
     args.instruction_columns = [c for c in args.instruction_columns.split(",") if c]
-    for c in args.instruction_columns:
-        if c not in cols:
-            ap.error(f"--instruction-columns: {c!r} is not among --columns ({','.join(cols)})")
+    if args.instructions:
+        if not args.instruction_columns:
+            ap.error("--instruction-columns: no names given")
+        for c in args.instruction_columns:
+            if c not in cols:
+                ap.error(f"--instruction-columns: {c!r} is not among --columns ({','.join(cols)})")
     if args.instructions and not shutil.which("valgrind"):
         ap.error("--instructions needs valgrind (cachegrind) on PATH: apt-get install valgrind")
     if args.kernel_samples and (why := check_perf()):
         ap.error(f"--kernel-samples: {why}")
 
-    xdg = os.environ.get("XDG_CACHE_HOME", str(Path.home() / ".cache"))
+    for option, given in (("--toolchain", args.toolchain), ("--stock-toolchain", args.stock_toolchain)):
+        if given:
+            given_toolchain(given, option)
+    # As XDG says: unset, empty or relative means the default.
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    xdg = xdg if os.path.isabs(xdg) else str(Path.home() / ".cache")
     WORK = Path(args.workdir or Path(xdg) / "rustc-expand-cache" / "bench").resolve()
+    args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/pkg/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
+    if "off-je" in cols and not args.jemalloc.is_file():
+        # The loader would only warn and go on: off-je would quietly measure off.
+        ap.error(f"--jemalloc: {args.jemalloc} is not a file (the off-je column preloads it; "
+                 "apt-get download libjemalloc2 && dpkg -x libjemalloc2_*.deb <dir>)")
     WORK.mkdir(parents=True, exist_ok=True)
     OUT = Path(args.out or WORK / "results" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")).resolve()
     OUT.mkdir(parents=True, exist_ok=True)
-    args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/pkg/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
 
     build_wls = set(args.build_workloads.split(","))
 
@@ -1203,8 +1251,8 @@ def main() -> None:
 
     busy_log = []
     deadline = None
-    if args.deadline:
-        hh, mm = (int(x) for x in args.deadline.split(":"))
+    if deadline_hm:
+        hh, mm = deadline_hm
         now = dt.datetime.now(dt.timezone.utc)
         deadline = now.replace(hour=hh, minute=mm, second=0, microsecond=0)
         if deadline < now - dt.timedelta(hours=12):
