@@ -160,8 +160,9 @@ def default_root() -> Path:
         if not env.strip():
             raise BuildError("RUSTC_EXPAND_CACHE_BUILD_DIR is set but empty; unset it or name a directory")
         return Path(env).expanduser().resolve()
-    cache = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(cache) / "rustc-expand-cache"
+    # As XDG says: unset, empty or relative means the default.
+    cache = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(cache if os.path.isabs(cache) else Path.home() / ".cache") / "rustc-expand-cache"
 
 
 # ---------------------------------------------------------------- prerequisites
@@ -595,12 +596,17 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--force", action="store_true", help="run every step even if the toolchain is up to date")
     ap.add_argument("-j", "--jobs", type=int, help="parallel jobs for x.py")
     args = ap.parse_args(argv)
+    if args.jobs is not None and args.jobs < 1:
+        ap.error(f"--jobs must be 1 or more, not {args.jobs}")
     try:
         pin = load_pin()
         if args.command == "identity":
             print(identity(pin))
             return 0
         lay = Layout(Path(args.root).expanduser().resolve() if args.root else default_root())
+        if lay.root.exists() and not lay.root.is_dir():
+            raise BuildError(f"the build directory {lay.root} is not a directory "
+                             "(--root, RUSTC_EXPAND_CACHE_BUILD_DIR or XDG_CACHE_HOME)")
         if args.command == "path":
             print(lay.toolchain)
             return 0
@@ -608,6 +614,10 @@ def main(argv: list[str]) -> int:
         {"build": cmd_build, "assemble": cmd_assemble, "check-patches": cmd_check_patches}[args.command](
             args, lay, pin)
     except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        # A missing tool or an unusable path, with the name in the message.
         print(f"error: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
