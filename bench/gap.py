@@ -14,17 +14,35 @@ import statistics
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
-    ap.add_argument("--workload", default=None)
+    ap.add_argument("--workload", default=None, help="needed when the file has several")
     ap.add_argument("--edit", default="check-touch")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--columns", default="stock,off,off-je",
                     help="columns to compare; the ratio is second/first (e.g. off,off-Z,warm)")
     args = ap.parse_args()
-    d = json.load(open(args.results))
-    runs = [r for r in d["runs"] if r["edit"] == args.edit and (args.workload is None or r["workload"] == args.workload)]
+    if args.top < 1:
+        ap.error(f"--top must be 1 or more, not {args.top}")
+    try:
+        d = json.load(open(args.results))
+        all_runs = d["runs"]
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        ap.error(f"{args.results}: not a results.json of bench/run.py ({e})")
+    # One workload's profile beside its own timed runs: pooling workloads would not match.
+    workloads = sorted({r["workload"] for r in all_runs})
+    if args.workload is None:
+        if len(workloads) != 1:
+            ap.error(f"--workload: {args.results} has several ({', '.join(workloads)}); name one")
+        args.workload = workloads[0]
+    for option, value, known in (("--workload", args.workload, workloads),
+                                 ("--edit", args.edit, sorted({r["edit"] for r in all_runs}))):
+        if value not in known:
+            ap.error(f"{option}: {value!r} is not in {args.results} (there: {', '.join(known)})")
+    runs = [r for r in all_runs if r["edit"] == args.edit and r["workload"] == args.workload]
     cols = [c for c in args.columns.split(",") if any(r["column"] == c for r in runs)]
+    if not cols:
+        ap.error(f"--columns: none of {args.columns} ran in {args.workload}/{args.edit}")
     prof = {}
     for r in runs:
         if r["kind"] == "profile" and r.get("prof"):
