@@ -47,8 +47,17 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--check", action="store_true", help="compare instead of writing")
     args = ap.parse_args(argv)
     manifest = TOOLCHAIN / "new-files.toml"
-    entries = tomllib.loads(manifest.read_text()).get("patch", []) if manifest.exists() else []
-    series = (PATCHES / "series").read_text().split()
+    try:
+        entries = tomllib.loads(manifest.read_text()).get("patch", []) if manifest.exists() else []
+        for entry in entries:
+            if not (isinstance(entry.get("name"), str) and isinstance(entry.get("header"), str)
+                    and isinstance(entry.get("files"), list)):
+                raise ValueError(f"a [[patch]] needs name, header (strings) and files (a list): {entry}")
+    except (tomllib.TOMLDecodeError, ValueError) as e:
+        print(f"error: toolchain/new-files.toml: {e}", file=sys.stderr)
+        return 1
+    # As toolchain/build.py reads it: one name per line, `#` starts a comment.
+    series = [n for line in (PATCHES / "series").read_text().splitlines() if (n := line.split("#", 1)[0].strip())]
     stale = []
     for entry in entries:
         name, header, paths = entry["name"], entry["header"], entry["files"]
