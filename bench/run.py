@@ -1200,6 +1200,15 @@ def main() -> None:
         # The loader would only warn and go on: off-je would quietly measure off.
         ap.error(f"--jemalloc: {args.jemalloc} is not a file (the off-je column preloads it; "
                  "apt-get download libjemalloc2 && dpkg -x libjemalloc2_*.deb <dir>)")
+    chosen = [o for o, on in (("--fetch-only", args.fetch_only), ("--setup-only", args.setup_only),
+                              ("--no-setup", args.no_setup)) if on]
+    if len(chosen) > 1:
+        ap.error(f"{' and '.join(chosen)} exclude each other")
+    if args.no_setup:
+        unset = [w.name for w in wls if not (WORK / "state" / f"{w.name}.toolchain").is_file()]
+        if unset:
+            ap.error(f"--no-setup: no earlier setup of {', '.join(unset)} in {WORK}: "
+                     f"run with --setup-only first")
     WORK.mkdir(parents=True, exist_ok=True)
     OUT = Path(args.out or WORK / "results" / dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ")).resolve()
     OUT.mkdir(parents=True, exist_ok=True)
