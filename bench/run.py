@@ -131,6 +131,13 @@ def sh(cmd, **kw) -> subprocess.CompletedProcess:
 
 # ---------------------------------------------------------------- toolchains
 
+def default_workdir() -> Path:
+    """$XDG_CACHE_HOME/rustc-expand-cache/bench; as XDG says, an unset, empty or relative
+    XDG_CACHE_HOME means ~/.cache."""
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    return Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache") / "rustc-expand-cache" / "bench"
+
+
 def given_toolchain(arg: str, option: str) -> Path:
     tc = Path(arg).resolve()
     if not (tc / "bin" / "rustc").is_file():
@@ -1191,10 +1198,7 @@ def main() -> None:
     for option, given in (("--toolchain", args.toolchain), ("--stock-toolchain", args.stock_toolchain)):
         if given:
             given_toolchain(given, option)
-    # As XDG says: unset, empty or relative means the default.
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    xdg = xdg if os.path.isabs(xdg) else str(Path.home() / ".cache")
-    WORK = Path(args.workdir or Path(xdg) / "rustc-expand-cache" / "bench").resolve()
+    WORK = Path(args.workdir).resolve() if args.workdir else default_workdir()
     args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/pkg/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
     if "off-je" in cols and not args.jemalloc.is_file():
         # The loader would only warn and go on: off-je would quietly measure off.

@@ -98,10 +98,7 @@ def main() -> None:
     for c in cols:
         if c not in known:
             ap.error(f"--columns: {c!r} is not one of {', '.join(known)}")
-    # As XDG says: unset, empty or relative means the default.
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    xdg = xdg if os.path.isabs(xdg) else str(Path.home() / ".cache")
-    work = Path(args.workdir or Path(xdg) / "rustc-expand-cache" / "bench").resolve()
+    work = Path(args.workdir).resolve() if args.workdir else run.default_workdir()
     if not (work / "src" / "zoxide").exists():
         ap.error(f"no zoxide source under {work}/src: run `python3 bench/run.py --setup-only --workloads zoxide`")
     ours, stock = run.ours_toolchain(args.toolchain), run.stock_toolchain(args.stock_toolchain)
