@@ -1134,9 +1134,23 @@ def main() -> None:
     if args.wait_pattern:
         WAIT_PATTERN = args.wait_pattern
     if args.report:
+        others = [k for k, v in vars(args).items() if k != "report" and v != ap.get_default(k)]
+        if others:
+            ap.error("--report only re-renders a results.json and takes no other option (given: "
+                     + ", ".join("--" + k.replace("_", "-") for k in others) + ")")
         # one results.json, or several (comma-separated) merged into the first one's dir
-        files = [Path(p) for p in args.report.split(",")]
-        ds = [json.loads(p.read_text()) for p in files]
+        files = [Path(p) for p in args.report.split(",") if p]
+        if not files:
+            ap.error("--report: no file given")
+        ds = []
+        for f in files:
+            try:
+                d = json.loads(f.read_text())
+            except (OSError, ValueError) as e:
+                ap.error(f"--report: cannot read {f}: {e}")
+            if not isinstance(d, dict) or not {"meta", "runs"} <= d.keys():
+                ap.error(f"--report: {f} is not a results.json of run.py (no meta and runs)")
+            ds.append(d)
         meta = ds[0]["meta"]
         if len(ds) > 1:
             meta = dict(meta, merged_from=[dict(file=str(p), meta=d["meta"]) for p, d in zip(files, ds)])

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -116,7 +117,11 @@ def main(argv: list[str]) -> int:
         failed += 1
         print("FAIL the warm run never hit the cache")
     print(f"{passed} passed, {failed} failed")
-    return 1 if failed else 0
+    if failed:
+        print(f"logs and cache kept in {work}")
+        return 1
+    shutil.rmtree(work, ignore_errors=True)
+    return 0
 
 
 if __name__ == "__main__":

@@ -406,6 +406,9 @@ fn bad_settings_warn_and_build_uncached() {
     let (out, counts) = c.ok_env(&["check", "--locked"], &[("RUSTC_EXPAND_CACHE_LOG", "info,x=y=z")]);
     let all = text(&out);
     assert_eq!(all.matches("RUSTC_EXPAND_CACHE_LOG").count(), 1, "{all}");
+    // Named once, by the backend's message, with the status code beside it.
+    assert_eq!(all.matches("bad configuration").count(), 1, "{all}");
+    assert!(all.contains("(status -9)"), "{all}");
     let n = of(&counts, "cache_edges", &out);
     assert_eq!((n.hits, n.stored), (0, 0), "{n:?}");
 }

@@ -258,11 +258,13 @@ fn last_error(api: &ExpandCacheApiV1, store: *const RecStore) -> String {
 }
 
 fn status_message(api: &ExpandCacheApiV1, store: *const RecStore, status: i32) -> String {
+    // The backend's own message names the kind of failure already; the generic
+    // description is only for a backend that gave none.
     let detail = last_error(api, store);
     if detail.is_empty() {
-        format!("{} ({status})", status_descr(status))
+        format!("{} (status {status})", status_descr(status))
     } else {
-        format!("{} ({status}): {detail}", status_descr(status))
+        format!("{detail} (status {status})")
     }
 }
 
