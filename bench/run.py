@@ -138,22 +138,23 @@ def default_workdir() -> Path:
     return Path(xdg if os.path.isabs(xdg) else Path.home() / ".cache") / "rustc-expand-cache" / "bench"
 
 
-def given_toolchain(arg: str, option: str) -> Path:
-    tc = Path(arg).resolve()
-    if not (tc / "bin" / "rustc").is_file():
-        raise SystemExit(f"error: {option} {arg}: no bin/rustc in {tc}")
-    return tc
+def check_toolchain_options(ap: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    """Refuse a --toolchain or --stock-toolchain that is no toolchain directory, as an
+    argument error (usage, status 2), before any work."""
+    for option, given in (("--toolchain", args.toolchain), ("--stock-toolchain", args.stock_toolchain)):
+        if given and not (Path(given).resolve() / "bin" / "rustc").is_file():
+            ap.error(f"{option} {given}: no bin/rustc in {Path(given).resolve()}")
 
 
 def ours_toolchain(arg: str | None) -> Path:
     if arg:
-        return given_toolchain(arg, "--toolchain")
+        return Path(arg).resolve()
     return Path(sh([sys.executable, str(REPO / "toolchain" / "build.py"), "path"]).stdout.strip())
 
 
 def stock_toolchain(arg: str | None) -> Path:
     if arg:
-        return given_toolchain(arg, "--stock-toolchain")
+        return Path(arg).resolve()
     rustc = sh(["rustup", "which", "--toolchain", "1.95.0", "rustc"]).stdout.strip()
     return Path(rustc).parent.parent
 
@@ -1209,9 +1210,7 @@ def main() -> None:
     if args.kernel_samples and (why := check_perf()):
         ap.error(f"--kernel-samples: {why}")
 
-    for option, given in (("--toolchain", args.toolchain), ("--stock-toolchain", args.stock_toolchain)):
-        if given:
-            given_toolchain(given, option)
+    check_toolchain_options(ap, args)
     WORK = Path(args.workdir).resolve() if args.workdir else default_workdir()
     args.jemalloc = Path(args.jemalloc or WORK / "jemalloc/pkg/usr/lib/x86_64-linux-gnu/libjemalloc.so.2")
     if "off-je" in cols and not args.jemalloc.is_file():

@@ -98,6 +98,7 @@ def main() -> None:
     for c in cols:
         if c not in known:
             ap.error(f"--columns: {c!r} is not one of {', '.join(known)}")
+    run.check_toolchain_options(ap, args)
     work = Path(args.workdir).resolve() if args.workdir else run.default_workdir()
     if not (work / "src" / "zoxide").exists():
         ap.error(f"no zoxide source under {work}/src: run `python3 bench/run.py --setup-only --workloads zoxide`")
