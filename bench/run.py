@@ -142,8 +142,8 @@ def check_toolchain_options(ap: argparse.ArgumentParser, args: argparse.Namespac
     """Refuse a --toolchain or --stock-toolchain that is no toolchain directory, as an
     argument error (usage, status 2), before any work."""
     for option, given in (("--toolchain", args.toolchain), ("--stock-toolchain", args.stock_toolchain)):
-        if given and not (Path(given).resolve() / "bin" / "rustc").is_file():
-            ap.error(f"{option} {given}: no bin/rustc in {Path(given).resolve()}")
+        if given and not ((tc := Path(given).resolve()) / "bin" / "rustc").is_file():
+            ap.error(f"{option} {given}: no bin/rustc in {tc}")
 
 
 def ours_toolchain(arg: str | None) -> Path:

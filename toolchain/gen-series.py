@@ -24,6 +24,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import build  # toolchain/build.py, beside this script
+
 TOOLCHAIN = Path(__file__).resolve().parent
 FILES = TOOLCHAIN / "files"
 PATCHES = TOOLCHAIN / "patches"
@@ -56,8 +58,7 @@ def main(argv: list[str]) -> int:
     except (tomllib.TOMLDecodeError, ValueError) as e:
         print(f"error: toolchain/new-files.toml: {e}", file=sys.stderr)
         return 1
-    # As toolchain/build.py reads it: one name per line, `#` starts a comment.
-    series = [n for line in (PATCHES / "series").read_text().splitlines() if (n := line.split("#", 1)[0].strip())]
+    series = build.series_names()  # read exactly as the build applies it
     stale = []
     for entry in entries:
         name, header, paths = entry["name"], entry["header"], entry["files"]
