@@ -520,6 +520,8 @@ pub struct ExpandCache {
     capture: Option<OutputCapture>,
     /// The buffer entries are encoded into, reused from one store to the next.
     scratch: Vec<u8>,
+    /// The collections of the key, the recorder and the encoder, reused likewise.
+    buffers: ExpansionBuffers,
     /// The state of each `FileInputs` rule used in this session, by crate name.
     file_inputs: FxHashMap<&'static str, Result<KnownFiles, &'static str>>,
 }
@@ -536,6 +538,7 @@ impl ExpandCache {
             invocations: 0,
             capture: None,
             scratch: Vec::new(),
+            buffers: ExpansionBuffers::default(),
             file_inputs: Default::default(),
         }
     }
@@ -981,6 +984,38 @@ impl ClientCall {
     }
 }
 
+/// The collections one cacheable expansion fills, kept from one expansion to the next (each
+/// is cleared before use) instead of being allocated, grown and freed for every expansion:
+/// oci-spec's cold touch recheck, 527 expansions, ran 5.6 M fewer instructions (of the 115 M
+/// the cold cache added).
+#[derive(Default)]
+struct ExpansionBuffers {
+    input_spans: Vec<Span>,
+    span_ids: FxHashMap<Span, u32>,
+    distinct: Vec<u32>,
+    exprs: Vec<SpanExpr>,
+    values: Vec<Option<Span>>,
+    gallery_seen: Vec<u64>,
+    symbols: FxHashMap<Symbol, u32>,
+}
+
+impl ExpansionBuffers {
+    /// Takes back the collections of a key and, after a run, of its recorder.
+    fn recycle(&mut self, ikey: InvocationKey, rec: Option<ExpandRecorder>) {
+        self.input_spans = ikey.input_spans;
+        self.distinct = ikey.distinct;
+        match rec {
+            Some(rec) => {
+                self.span_ids = rec.span_ids;
+                self.exprs = rec.exprs;
+                self.values = rec.values;
+                self.gallery_seen = rec.gallery_seen;
+            }
+            None => self.span_ids = ikey.span_ids,
+        }
+    }
+}
+
 struct InvocationKey {
     key: Fingerprint,
     input_spans: Vec<Span>,
@@ -1000,6 +1035,7 @@ fn compute_key(
     macro_name: Symbol,
     inputs: &[&TokenStream],
     sites: &ExpnSites,
+    buffers: &mut ExpansionBuffers,
 ) -> Result<InvocationKey, &'static str> {
     let hcx = &mut NoSpanHcx;
     let mut hasher = StableHasher::new();
@@ -1013,7 +1049,8 @@ fn compute_key(
     hasher.write(&env_fingerprint.to_le_bytes());
 
     inputs.len().hash_stable(hcx, &mut hasher);
-    let mut input_spans = Vec::new();
+    let mut input_spans = std::mem::take(&mut buffers.input_spans);
+    input_spans.clear();
     for input in inputs {
         if !hash_stream(input, &mut hasher) {
             return Err("error literal in input");
@@ -1023,9 +1060,11 @@ fn compute_key(
 
     // The input span-equality partition: the client sees equal spans as one handle. The
     // recorder's span table is built here too (one hashing of the input spans, not two).
-    let mut span_ids: FxHashMap<Span, u32> = FxHashMap::default();
+    let mut span_ids = std::mem::take(&mut buffers.span_ids);
+    span_ids.clear();
     span_ids.reserve(input_spans.len() + 3);
-    let mut distinct = Vec::new();
+    let mut distinct = std::mem::take(&mut buffers.distinct);
+    distinct.clear();
     input_spans.len().hash_stable(hcx, &mut hasher);
     for (i, span) in input_spans.iter().enumerate() {
         let id = *span_ids.entry(*span).or_insert_with(|| {
@@ -1551,11 +1590,21 @@ pub(crate) struct ExpandRecorder {
 
 impl ExpandRecorder {
     /// A recorder whose span table starts with the expansion sites and the distinct input
-    /// spans of `ikey` (taken from it).
-    fn new(sites: &ExpnSites, ikey: &mut InvocationKey) -> ExpandRecorder {
+    /// spans of `ikey` (taken from it), in collections taken from `buffers`.
+    fn new(
+        sites: &ExpnSites,
+        ikey: &mut InvocationKey,
+        buffers: &mut ExpansionBuffers,
+    ) -> ExpandRecorder {
         let mut span_ids = std::mem::take(&mut ikey.span_ids);
-        let mut exprs = Vec::with_capacity(3 + ikey.distinct.len());
-        let mut values = Vec::with_capacity(3 + ikey.distinct.len());
+        let mut exprs = std::mem::take(&mut buffers.exprs);
+        exprs.clear();
+        exprs.reserve(3 + ikey.distinct.len());
+        let mut values = std::mem::take(&mut buffers.values);
+        values.clear();
+        values.reserve(3 + ikey.distinct.len());
+        let mut gallery_seen = std::mem::take(&mut buffers.gallery_seen);
+        gallery_seen.clear();
         // Equal sites are one expression (the client sees one handle); `compute_key` numbered
         // the input spans after three.
         let sites = [
@@ -1588,7 +1637,7 @@ impl ExpandRecorder {
             values,
             replays: Vec::new(),
             checks: Vec::new(),
-            gallery_seen: Vec::new(),
+            gallery_seen,
             deferred: Vec::new(),
             tainted: None,
         }
@@ -2099,6 +2148,7 @@ fn encode_entry(
     call_site: Span,
     known_dir: Option<&Path>,
     unit_dir_name: Option<&str>,
+    symbols: &mut FxHashMap<Symbol, u32>,
 ) -> Result<Vec<u8>, (&'static str, Vec<u8>)> {
     let mut included = Vec::new();
     if let Err(why) = check_output(output, &mut included) {
@@ -2247,11 +2297,13 @@ fn encode_entry(
         enc: e,
         span_ids: &rec.span_ids,
         last: None,
-        symbols: FxHashMap::default(),
+        symbols: std::mem::take(symbols),
         unit_dir_name,
         failed: None,
     };
+    tokens.symbols.clear();
     output.encode(&mut tokens);
+    *symbols = tokens.symbols;
     let (failed, mut e) = (tokens.failed, tokens.enc);
     if let Some(why) = failed {
         return Err((why, e.finish()));
@@ -2724,6 +2776,7 @@ fn expand_with_cache(
                 }
             };
             let env_fingerprint = cache.env().fingerprint;
+            let mut buffers = std::mem::take(&mut cache.buffers);
             let ikey = compute_key(
                 cache,
                 ecx,
@@ -2733,8 +2786,10 @@ fn expand_with_cache(
                 macro_name,
                 &inputs,
                 &sites,
-            )?;
-            Ok((ikey, known))
+                &mut buffers,
+            );
+            cache.buffers = buffers;
+            Ok((ikey?, known))
         })()
     };
     let (mut ikey, known_dir) = match prepared {
@@ -2789,6 +2844,7 @@ fn expand_with_cache(
                 cache.stats.saved_nanos += entry.expand_nanos;
                 cache.stats.lookup_nanos += lookup_start.elapsed().as_nanos() as u64;
                 debug!(krate = %macro_crate.name, %macro_name, ?kind, "proc-macro cache: hit");
+                cache.buffers.recycle(ikey, None);
                 return Ok(entry.output);
             }
             Err(Unusable::Stale(why)) => {
@@ -2806,7 +2862,7 @@ fn expand_with_cache(
 
     // Miss (or verification): run the macro with a recording server.
     cache.stats.misses += 1;
-    let mut rec = ExpandRecorder::new(&sites, &mut ikey);
+    let mut rec = ExpandRecorder::new(&sites, &mut ikey, &mut cache.buffers);
     let err_count = ecx.dcx().err_count();
     if cache.capture.is_none() {
         cache.capture = OutputCapture::new(&cache.config.dir);
@@ -2877,6 +2933,7 @@ fn expand_with_cache(
         sites.call_site,
         known_dir.as_deref(),
         cache.env.as_ref().and_then(|env| env.unit_dir_name.as_deref()),
+        &mut cache.buffers.symbols,
     ) {
         Ok(value) => {
             let crate_name = macro_crate.name.as_str();
@@ -2910,5 +2967,7 @@ fn expand_with_cache(
             cache.scratch = buf;
         }
     }
+    // (The rarer returns above let their collections go: the next expansion allocates anew.)
+    cache.buffers.recycle(ikey, Some(rec));
     res
 }
