@@ -984,8 +984,8 @@ impl ClientCall {
     }
 }
 
-/// The collections one cacheable expansion fills, kept from one expansion to the next (each
-/// is cleared before use) instead of being allocated, grown and freed for every expansion:
+/// The collections one cacheable expansion fills, kept from one expansion to the next (empty,
+/// as `recycle` leaves them) instead of being allocated, grown and freed for every expansion:
 /// oci-spec's cold touch recheck, 527 expansions, ran 5.6 M fewer instructions (of the 115 M
 /// the cold cache added).
 #[derive(Default)]
@@ -1000,7 +1000,7 @@ struct ExpansionBuffers {
 }
 
 impl ExpansionBuffers {
-    /// Takes back the collections of a key and, after a run, of its recorder.
+    /// Takes back, emptied, the collections of a key and, after a run, of its recorder.
     fn recycle(&mut self, ikey: InvocationKey, rec: Option<ExpandRecorder>) {
         self.input_spans = ikey.input_spans;
         self.distinct = ikey.distinct;
@@ -1013,6 +1013,12 @@ impl ExpansionBuffers {
             }
             None => self.span_ids = ikey.span_ids,
         }
+        self.input_spans.clear();
+        self.distinct.clear();
+        self.span_ids.clear();
+        self.exprs.clear();
+        self.values.clear();
+        self.gallery_seen.clear();
     }
 }
 
@@ -1050,7 +1056,6 @@ fn compute_key(
 
     inputs.len().hash_stable(hcx, &mut hasher);
     let mut input_spans = std::mem::take(&mut buffers.input_spans);
-    input_spans.clear();
     for input in inputs {
         if !hash_stream(input, &mut hasher) {
             return Err("error literal in input");
@@ -1061,10 +1066,8 @@ fn compute_key(
     // The input span-equality partition: the client sees equal spans as one handle. The
     // recorder's span table is built here too (one hashing of the input spans, not two).
     let mut span_ids = std::mem::take(&mut buffers.span_ids);
-    span_ids.clear();
     span_ids.reserve(input_spans.len() + 3);
     let mut distinct = std::mem::take(&mut buffers.distinct);
-    distinct.clear();
     input_spans.len().hash_stable(hcx, &mut hasher);
     for (i, span) in input_spans.iter().enumerate() {
         let id = *span_ids.entry(*span).or_insert_with(|| {
@@ -1598,13 +1601,10 @@ impl ExpandRecorder {
     ) -> ExpandRecorder {
         let mut span_ids = std::mem::take(&mut ikey.span_ids);
         let mut exprs = std::mem::take(&mut buffers.exprs);
-        exprs.clear();
         exprs.reserve(3 + ikey.distinct.len());
         let mut values = std::mem::take(&mut buffers.values);
-        values.clear();
         values.reserve(3 + ikey.distinct.len());
-        let mut gallery_seen = std::mem::take(&mut buffers.gallery_seen);
-        gallery_seen.clear();
+        let gallery_seen = std::mem::take(&mut buffers.gallery_seen);
         // Equal sites are one expression (the client sees one handle); `compute_key` numbered
         // the input spans after three.
         let sites = [
@@ -2301,9 +2301,9 @@ fn encode_entry(
         unit_dir_name,
         failed: None,
     };
-    tokens.symbols.clear();
     output.encode(&mut tokens);
     *symbols = tokens.symbols;
+    symbols.clear();
     let (failed, mut e) = (tokens.failed, tokens.enc);
     if let Some(why) = failed {
         return Err((why, e.finish()));
