@@ -25,14 +25,14 @@
 //! the cache costs one warning and an uncached build.
 
 use std::collections::hash_map::Entry;
-use std::ffi::c_int;
+use std::ffi::{c_char, c_int, c_uint, c_void};
 use std::fs::File;
 use std::hash::Hasher;
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::ops::Bound;
 use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 use std::thread::JoinHandle;
 use std::time::Instant;
 use std::{env, ptr, slice};
@@ -371,6 +371,51 @@ enum StoreState {
     Failed,
 }
 
+/// jemalloc's `mallctl`, the way `tikv_jemalloc_sys` declares it.
+pub type AllocatorCtlFn =
+    unsafe extern "C" fn(*const c_char, *mut c_void, *mut usize, *mut c_void, usize) -> c_int;
+
+/// Set by the compiler binaries that link jemalloc (`set_allocator_ctl`).
+static ALLOCATOR_CTL: OnceLock<AllocatorCtlFn> = OnceLock::new();
+
+/// Gives the cache jemalloc's `mallctl`. Called by the `main` of the binaries built with
+/// jemalloc, before the compiler starts, so that the commit thread can allocate from the
+/// arena of the thread that filled the cache: LMDB's dirty pages then reuse memory that the
+/// compilation freed and has already faulted in, instead of fresh pages of an arena of
+/// their own (on oci-spec, a cold cache's extra page faults fall from 3,000 to 150).
+pub fn set_allocator_ctl(ctl: AllocatorCtlFn) {
+    let _ = ALLOCATOR_CTL.set(ctl);
+}
+
+/// The jemalloc arena of the calling thread, if the allocator is jemalloc.
+fn allocator_arena() -> Option<c_uint> {
+    let ctl = ALLOCATOR_CTL.get()?;
+    let mut arena: c_uint = 0;
+    let mut len = size_of::<c_uint>();
+    // SAFETY: `thread.arena` reads an `unsigned` into a buffer of that size.
+    let status = unsafe {
+        ctl(c"thread.arena".as_ptr(), (&raw mut arena).cast(), &mut len, ptr::null_mut(), 0)
+    };
+    (status == 0).then_some(arena)
+}
+
+/// Moves the calling thread to jemalloc arena `arena`; on failure, it keeps its own.
+fn use_allocator_arena(mut arena: c_uint) {
+    if let Some(ctl) = ALLOCATOR_CTL.get() {
+        // SAFETY: `thread.arena` writes an `unsigned` read from a buffer of that size.
+        let status = unsafe {
+            ctl(
+                c"thread.arena".as_ptr(),
+                ptr::null_mut(),
+                ptr::null_mut(),
+                (&raw mut arena).cast(),
+                size_of::<c_uint>(),
+            )
+        };
+        debug!(arena, status, "expansion cache commit thread arena");
+    }
+}
+
 /// The commits `ExpandCache::finish` started, not joined yet.
 static PENDING_COMMITS: Mutex<Vec<JoinHandle<Result<(), String>>>> = Mutex::new(Vec::new());
 
@@ -588,7 +633,11 @@ impl ExpandCache {
             let store = CommittingStore(store);
             let stats = self.stats;
             let prof = sess.prof.clone();
+            let arena = allocator_arena();
             let commit = move || {
+                if let Some(arena) = arena {
+                    use_allocator_arena(arena);
+                }
                 let _timer = prof.generic_activity("expand_proc_macro_cache_flush");
                 let store = store.into_inner();
                 store.record_stats(&stats).and_then(|()| store.commit())
