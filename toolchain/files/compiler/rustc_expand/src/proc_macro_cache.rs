@@ -378,7 +378,7 @@ pub type AllocatorCtlFn =
 /// Set by the compiler binaries that link jemalloc (`set_allocator_ctl`).
 static ALLOCATOR_CTL: OnceLock<AllocatorCtlFn> = OnceLock::new();
 
-/// Gives the cache jemalloc's `mallctl`. Called by the `main` of the binaries built with
+/// Gives the cache jemalloc's `mallctl`. Called by rustc's `main` when it is built with
 /// jemalloc, before the compiler starts, so that the commit thread can allocate from the
 /// arena of the thread that filled the cache: LMDB's dirty pages then reuse memory that the
 /// compilation freed and has already faulted in, instead of fresh pages of an arena of
