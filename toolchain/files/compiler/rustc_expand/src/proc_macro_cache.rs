@@ -1796,18 +1796,23 @@ impl ExpandRecorder {
     }
 
     /// `symbol_gallery.insert(sym, span)` happened; only the first insertion of a symbol can
-    /// have an effect.
+    /// have an effect. Inlined into the server's conversion of each identifier, most of which
+    /// are seen already (oci-spec's cold touch recheck: 163 K calls, 27 K first insertions; 3 M
+    /// fewer instructions than a call each).
+    #[inline]
     pub(crate) fn note_ident(&mut self, sym: Symbol, span: Span) {
-        if self.tainted.is_some() {
-            return;
-        }
         let index = sym.as_u32() as usize;
         let (word, bit) = (index / 64, 1u64 << (index % 64));
+        if self.tainted.is_some() || self.gallery_seen.get(word).is_some_and(|&w| w & bit != 0) {
+            return;
+        }
+        self.note_first_ident(word, bit, sym, span);
+    }
+
+    #[inline(never)]
+    fn note_first_ident(&mut self, word: usize, bit: u64, sym: Symbol, span: Span) {
         if word >= self.gallery_seen.len() {
             self.gallery_seen.resize(word + 1, 0);
-        }
-        if self.gallery_seen[word] & bit != 0 {
-            return;
         }
         self.gallery_seen[word] |= bit;
         match self.span_ids.get(&span) {
