@@ -387,33 +387,22 @@ pub fn set_allocator_ctl(ctl: AllocatorCtlFn) {
     let _ = ALLOCATOR_CTL.set(ctl);
 }
 
-/// The jemalloc arena of the calling thread, if the allocator is jemalloc.
-fn allocator_arena() -> Option<c_uint> {
+/// The jemalloc arena of the calling thread, moving the thread to arena `new` if given (one
+/// `thread.arena` mallctl, which reads and writes at once); `None` if the allocator is not
+/// jemalloc or the call failed, the thread then keeping its arena.
+fn thread_arena(mut new: Option<c_uint>) -> Option<c_uint> {
     let ctl = ALLOCATOR_CTL.get()?;
     let mut arena: c_uint = 0;
     let mut len = size_of::<c_uint>();
-    // SAFETY: `thread.arena` reads an `unsigned` into a buffer of that size.
+    let (new_ptr, new_len) = match &mut new {
+        Some(new) => ((new as *mut c_uint).cast(), size_of::<c_uint>()),
+        None => (ptr::null_mut(), 0),
+    };
+    // SAFETY: `thread.arena` is an `unsigned`, read into and written from buffers of that size.
     let status = unsafe {
-        ctl(c"thread.arena".as_ptr(), (&raw mut arena).cast(), &mut len, ptr::null_mut(), 0)
+        ctl(c"thread.arena".as_ptr(), (&raw mut arena).cast(), &mut len, new_ptr, new_len)
     };
     (status == 0).then_some(arena)
-}
-
-/// Moves the calling thread to jemalloc arena `arena`; on failure, it keeps its own.
-fn use_allocator_arena(mut arena: c_uint) {
-    if let Some(ctl) = ALLOCATOR_CTL.get() {
-        // SAFETY: `thread.arena` writes an `unsigned` read from a buffer of that size.
-        let status = unsafe {
-            ctl(
-                c"thread.arena".as_ptr(),
-                ptr::null_mut(),
-                ptr::null_mut(),
-                (&raw mut arena).cast(),
-                size_of::<c_uint>(),
-            )
-        };
-        debug!(arena, status, "expansion cache commit thread arena");
-    }
 }
 
 /// The commits `ExpandCache::finish` started, not joined yet.
@@ -633,10 +622,11 @@ impl ExpandCache {
             let store = CommittingStore(store);
             let stats = self.stats;
             let prof = sess.prof.clone();
-            let arena = allocator_arena();
+            let arena = thread_arena(None);
             let commit = move || {
                 if let Some(arena) = arena {
-                    use_allocator_arena(arena);
+                    let moved = thread_arena(Some(arena)).is_some();
+                    debug!(arena, moved, "expansion cache commit thread arena");
                 }
                 let _timer = prof.generic_activity("expand_proc_macro_cache_flush");
                 let store = store.into_inner();
@@ -1809,6 +1799,7 @@ impl ExpandRecorder {
         self.note_first_ident(word, bit, sym, span);
     }
 
+    /// The first insertion of `sym` in this run: replayed on a hit with its span's id.
     #[inline(never)]
     fn note_first_ident(&mut self, word: usize, bit: u64, sym: Symbol, span: Span) {
         if word >= self.gallery_seen.len() {
