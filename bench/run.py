@@ -933,6 +933,16 @@ def compact_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+SPREAD_MARK = "* = the difference is larger than the half-ranges"
+
+
+def beyond_half_ranges(row: dict, a: str, b: str) -> bool:
+    """Whether the wall-time medians of columns a and b in `row` differ by more than either's
+    half-range: a difference the spread of the timed runs does not explain (SPREAD_MARK)."""
+    spread = max((row[f"{a}_max"] - row[f"{a}_min"]) / 2, (row[f"{b}_max"] - row[f"{b}_min"]) / 2)
+    return abs(row[f"{a}_median"] - row[f"{b}_median"]) > spread
+
+
 def targets_md(rows: list[dict], records: list[dict]) -> str:
     """The issue's targets, evaluated on this run's rows; and how quiet the machine was."""
     out = []
@@ -968,19 +978,14 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
                    + ", ".join(f"{w} {100 * v:.0f}%" for w, v in sorted(share.items(), key=lambda x: -x[1])) + "): "
                    f"{'MET' if met else 'MISSED'} ("
                    + ", ".join(f"{r['edit']} {100 * (1 - r['warm_over_off']):.0f}% faster" for r in hv) + ")")
-    behind = []
-    for r in edits:
-        w, z = r.get("warm_median"), r.get("off-Z_median")
-        if w is None or z is None:
-            continue
-        if w >= z:
-            sig = r["warm_min"] > r["off-Z_max"]
-            behind.append(f"{r['workload']}/{r['edit']} {w / z:.2f}{'' if sig else ' (ranges overlap)'}")
-    n = sum(1 for r in edits if r.get("warm_median") is not None and r.get("off-Z_median") is not None)
-    if n:
+    vs_z = [(r, r["warm_median"] / r["off-Z_median"], beyond_half_ranges(r, "warm", "off-Z")) for r in edits
+            if r.get("warm_median") is not None and r.get("off-Z_median") is not None]
+    if vs_z:
+        behind = [x for x in vs_z if x[1] >= 1]
         out.append(f"- warm ahead of the same binary with `-Zcache-proc-macros` on every workload and edit: "
-                   f"{'MET' if not behind else 'MISSED'} ({n - len(behind)} of {n} check cells ahead"
-                   + (f"; not ahead: {', '.join(behind)}" if behind else "") + ")")
+                   f"{'MET' if not behind else 'MISSED'} ({len(vs_z) - len(behind)} of {len(vs_z)} check cells "
+                   f"ahead; per cell warm/off-Z, {SPREAD_MARK}: "
+                   + ", ".join(f"{r['workload']}/{r['edit']} {q:.3f}{'*' if sig else ''}" for r, q, sig in vs_z) + ")")
     # ahead: no slower even at the upper bound
     ahead = instr_target(edits, "warm", "off-Z", "warm ahead of the same binary with `-Zcache-proc-macros`", 0)
     if ahead:
@@ -994,8 +999,7 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
         # fewer than 3 timed runs: no spread to speak of (instruction-count runs)
         if c is None or o is None or min(r.get("cold_n") or 0, r.get("off_n") or 0) < 3:
             continue
-        spread = max((r["cold_max"] - r["cold_min"]) / 2, (r["off_max"] - r["off_min"]) / 2)
-        cold.append((r, c / o - 1, abs(c - o) > spread))
+        cold.append((r, c / o - 1, beyond_half_ranges(r, "cold", "off")))
     over = [x for x in cold if x[1] > 0.03]
     icold = instr_target(rows, "cold", "off", "cold cache costs <= 3% over cache off", 0.03)
     if icold:
@@ -1003,8 +1007,8 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
     if not cold:
         return "\n".join(out)
     out.append(f"- cold cache costs <= 3% over cache off, by wall time: {'MET' if cold and not over else 'MISSED'} "
-               f"({len(cold) - len(over)} of {len(cold)} check cells within 3%; per cell, + means slower, * = the "
-               f"difference is larger than the half-ranges: "
+               f"({len(cold) - len(over)} of {len(cold)} check cells within 3%; per cell, + means slower, "
+               f"{SPREAD_MARK}: "
                + ", ".join(f"{r['workload']}/{r['edit']} {100 * d:+.0f}%{'*' if sig else ''}" for r, d, sig in cold) + ")")
     return "\n".join(out)
 
