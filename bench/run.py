@@ -1018,6 +1018,7 @@ def svg_plot(rows: list[dict], path: Path) -> None:
     warm cache and by -Zcache-proc-macros, per workload and edit. Hand-written SVG."""
     items = [r for r in rows if r.get("saved_s") is not None or r.get("saved_offZ_s") is not None]
     if not items:
+        path.unlink(missing_ok=True)  # a plot left from an earlier run would not match these rows
         return
     vals = [v for r in items for v in (r.get("saved_s"), r.get("saved_offZ_s"), r.get("saved_stockZ_s")) if v is not None]
     vmax = max(max(vals), 0.05)
@@ -1337,7 +1338,10 @@ def main() -> None:
     print()
     print(table)
     print()
-    log(f"raw runs: {OUT / 'runs.jsonl'} / runs.csv; summary: {OUT / 'results.json'}; table: {OUT / 'table.md'}; plot: {OUT / 'saved.svg'}")
+    # The plot needs the cache-off column; a run without it writes none.
+    plot = OUT / "saved.svg"
+    plot_note = f"plot: {plot}" if plot.exists() else "no plot (it needs the `off` column)"
+    log(f"raw runs: {OUT / 'runs.jsonl'} / runs.csv; summary: {OUT / 'results.json'}; table: {OUT / 'table.md'}; {plot_note}")
 
 
 def wait_quiet(busy_log: list) -> None:
