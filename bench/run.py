@@ -944,6 +944,15 @@ def beyond_half_ranges(row: dict, a: str, b: str) -> bool:
     return abs(row[f"{a}_median"] - row[f"{b}_median"]) > spread
 
 
+def pm_share(row: dict) -> float | None:
+    """`off`'s proc-macro execution time (profiled run) over its median wall time in `row`: about
+    the most an expansion cache can save on that cell (a little more goes with the macro's bridge
+    and allocations); None without both."""
+    if row.get("off_pm_ms") is None or not row.get("off_median"):
+        return None
+    return row["off_pm_ms"] / 1000 / row["off_median"]
+
+
 def targets_md(rows: list[dict], records: list[dict]) -> str:
     """The issue's targets, evaluated on this run's rows; and how quiet the machine was."""
     out = []
@@ -967,8 +976,7 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
                    f"input: {'MET' if not bad else 'MISSED'} ({len(ok) - len(bad)} of {len(ok)} cells"
                    + (f"; below: {', '.join(bad)}" if bad else "") + ")")
     touch = {r["workload"]: r for r in rows if r["edit"] == "check-touch"}
-    share = {w: (r["off_pm_ms"] / 1000 / r["off_median"]) for w, r in touch.items()
-             if r.get("off_pm_ms") is not None and r.get("off_median")}
+    share = {w: s for w, r in touch.items() if (s := pm_share(r)) is not None}
     heavy = max(share, key=share.get) if share else None
     hv = [r for r in edits if r["workload"] == heavy and r.get("warm_over_off") is not None]
     if hv:
@@ -978,7 +986,9 @@ def targets_md(rows: list[dict], records: list[dict]) -> str:
                    f"touch-recheck wall time, the upper bound of any saving; by workload: "
                    + ", ".join(f"{w} {100 * v:.0f}%" for w, v in sorted(share.items(), key=lambda x: -x[1])) + "): "
                    f"{'MET' if met else 'MISSED'} ("
-                   + ", ".join(f"{r['edit']} {100 * (1 - r['warm_over_off']):.0f}% faster" for r in hv) + ")")
+                   + ", ".join(f"{r['edit']} {100 * (1 - r['warm_over_off']):.0f}% faster"
+                               + ("" if (s := pm_share(r)) is None else f" (proc macros {100 * s:.0f}% of off)")
+                               for r in hv) + ")")
     vs_z = [(r, r["warm_median"] / r["off-Z_median"], beyond_half_ranges(r, "warm", "off-Z")) for r in edits
             if r.get("warm_median") is not None and r.get("off-Z_median") is not None]
     if vs_z:

@@ -38,6 +38,17 @@ def row(col: str, ref: str, instr: float, ref_instr: float, kernel_ms: float = 1
     return r
 
 
+def heavy_rows(*cells: tuple[str, float, float]) -> list[dict]:
+    """One workload's check cells: (edit, off's proc-macro ms over a 1 s off wall time, warm/off)."""
+    return [{"workload": "w", "edit": e, "off_pm_ms": pm, "off_median": 1.0, "warm_over_off": q}
+            for e, pm, q in cells]
+
+
+def heavy_line(rows: list[dict], run) -> str | None:
+    """targets.md's line of the 25%-faster target."""
+    return next((x for x in run.targets_md(rows, []).splitlines() if "25% faster" in x), None)
+
+
 def verdict(line: str | None) -> str:
     if line is None:
         return "no line"
@@ -65,6 +76,14 @@ def main() -> int:
         ("cold: +3.1%", cold([row("cold", "off", 1.031 * g, g)]), "MISSED"),
         ("cold: +2.5% of instructions and +8 ms of kernel time over 1 s",
          cold([row("cold", "off", 1.025 * g, g, 108.0)]), "MISSED"),
+        ("25% faster: every edit at 0.75 or below",
+         verdict(heavy_line(heavy_rows(("check-touch", 360, 0.62), ("check-fn", 300, 0.75)), run)), "MET"),
+        ("25% faster: one edit at 0.78", verdict(heavy_line(heavy_rows(("check-touch", 360, 0.62),
+                                                                       ("check-shift", 220, 0.78)), run)), "MISSED"),
+        # the miss is shown beside what the cache could have saved at most
+        ("25% faster: each edit's proc-macro share",
+         "shown" if "check-shift 22% faster (proc macros 22% of off)" in (heavy_line(heavy_rows(
+             ("check-touch", 360, 0.62), ("check-shift", 220, 0.78)), run) or "") else "missing", "shown"),
         ("no counts: no line", run.instr_target([{"workload": "w", "edit": "check-touch"}], "warm", "off-Z",
                                                 "ahead", 0, strict=True) is None and "no line", "no line"),
     ]
