@@ -10,21 +10,11 @@
 use analyzeme::ProfilingData;
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::time::UNIX_EPOCH;
+use std::time::{Duration, UNIX_EPOCH};
 
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len() + 2);
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            c if (c as u32) < 0x20 => o.push_str(&format!("\\u{:04x}", c as u32)),
-            c => o.push(c),
-        }
-    }
-    o.push('"');
-    o
+/// Nanoseconds as the JSON integers bench/run.py sums (u64 holds 584 years).
+fn nanos(d: Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
 }
 
 fn main() {
@@ -40,18 +30,22 @@ fn main() {
                 continue;
             }
         };
-        let mut labels: BTreeMap<String, (u64, u128)> = BTreeMap::new();
-        let mut by_arg: BTreeMap<String, (u64, u128)> = BTreeMap::new();
-        let (mut min_start, mut max_end) = (u128::MAX, 0u128);
+        let mut labels: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let mut by_arg: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        let (mut min_start, mut max_end) = (u64::MAX, 0u64);
         for ev in data.iter_full() {
             let Some(d) = ev.duration() else { continue };
             if let Some(ts) = ev.payload.timestamp() {
-                let s = ts.start().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
-                let e = ts.end().duration_since(UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+                let s = ts
+                    .start()
+                    .duration_since(UNIX_EPOCH)
+                    .map(nanos)
+                    .unwrap_or(0);
+                let e = ts.end().duration_since(UNIX_EPOCH).map(nanos).unwrap_or(0);
                 min_start = min_start.min(s);
                 max_end = max_end.max(e);
             }
-            let ns = d.as_nanos();
+            let ns = nanos(d);
             let ent = labels.entry(ev.label.to_string()).or_default();
             ent.0 += 1;
             ent.1 += ns;
@@ -62,20 +56,10 @@ fn main() {
                 ent.1 += ns;
             }
         }
-        let fmt = |m: &BTreeMap<String, (u64, u128)>| {
-            m.iter()
-                .map(|(k, (c, ns))| format!("{}:[{},{}]", esc(k), c, ns))
-                .collect::<Vec<_>>()
-                .join(",")
-        };
-        let wall = if max_end > min_start { max_end - min_start } else { 0 };
-        println!(
-            "{{\"file\":{},\"wall_ns\":{},\"labels\":{{{}}},\"by_arg\":{{{}}}}}",
-            esc(&arg),
-            wall,
-            fmt(&labels),
-            fmt(&by_arg)
-        );
+        let wall = max_end.saturating_sub(min_start);
+        let line =
+            serde_json::json!({"file": arg, "wall_ns": wall, "labels": labels, "by_arg": by_arg});
+        println!("{line}");
     }
     if failed {
         std::process::exit(1);
