@@ -1350,9 +1350,9 @@ def main() -> None:
     print()
     print(table)
     print()
-    # The plot needs the cache-off column; a run without it writes none.
+    # The plot shows what warm and off-Z save against off; a run without those writes none.
     plot = OUT / "saved.svg"
-    plot_note = f"plot: {plot}" if plot.exists() else "no plot (it needs the `off` column)"
+    plot_note = f"plot: {plot}" if plot.exists() else "no plot (it needs `off` and `warm` or `off-Z`)"
     log(f"raw runs: {OUT / 'runs.jsonl'} / runs.csv; summary: {OUT / 'results.json'}; table: {OUT / 'table.md'}; {plot_note}")
 
 
