@@ -17,6 +17,12 @@ REPO = Path(__file__).resolve().parent.parent
 # README.md's "Ahead of -Zcache-proc-macros" bullet rests on these two runs.
 AHEAD_RESULTS = ["bench/results/2026-12-02d/ahead-oci-spec-openraft",
                  "bench/results/2026-12-02d/ahead-zoxide-lsp-types"]
+# README.md's results table and the verdict lines under it come from this run.
+HEADLINE_RESULTS = "bench/results/2026-12-03b/main"
+# What README.md says of that run, by the start of each targets.md line.
+HEADLINE_VERDICTS = {"warm cache removes >= 95%": "MET (27 of 27 cells)",
+                     "incremental `cargo check`, warm >= 25% faster": "MISSED (check-touch 35% faster",
+                     "warm ahead of the same binary": "MET (16 of 16 check cells"}
 
 
 def load_run_py():
@@ -103,6 +109,19 @@ def main() -> int:
             checks.append((f"{name}: no plot without the off column",
                            "plot" if (copy / "saved.svg").exists() else "none",
                            "plot" if any(x.get("saved_s") is not None for x in rows) else "none"))
+        copy = Path(t) / "headline"
+        shutil.copytree(REPO / HEADLINE_RESULTS, copy)
+        r = subprocess.run([sys.executable, "bench/run.py", "--report", str(copy / "results.json")], cwd=REPO,
+                           capture_output=True, text=True, timeout=120)
+        lines = (copy / "targets.md").read_text().splitlines() if r.returncode == 0 else []
+        for start, want in HEADLINE_VERDICTS.items():
+            line = next((x for x in lines if x.startswith("- " + start)), "")
+            got = line[line.find(": M") + 2:][:len(want)] if ": M" in line else f"no line ({r.stderr.strip()[-200:]})"
+            checks.append((f"{HEADLINE_RESULTS}: {start}..., re-rendered", got, want))
+        readme = (REPO / "README.md").read_text()
+        table = (copy / "readme-table.md").read_text() if r.returncode == 0 else "--report failed"
+        checks.append((f"README.md's table is {HEADLINE_RESULTS}'s, re-rendered",
+                       "same" if table.strip() and table.strip() in readme else "differs", "same"))
     failed = 0
     for what, got, want in checks:
         if got == want:
