@@ -55,6 +55,16 @@ def heavy_line(rows: list[dict], run) -> str | None:
     return next((x for x in run.targets_md(rows, []).splitlines() if "25% faster" in x), None)
 
 
+def rerender(name: str, tmp: Path) -> tuple[Path, subprocess.CompletedProcess, list[str]]:
+    """A copy of the committed run `name` under `tmp`, re-rendered by `run.py --report`: the
+    copy, the finished process and the lines of its new targets.md (none if it failed)."""
+    copy = tmp / Path(name).name
+    shutil.copytree(REPO / name, copy, ignore=shutil.ignore_patterns("runs.jsonl"))
+    r = subprocess.run([sys.executable, "bench/run.py", "--report", str(copy / "results.json")], cwd=REPO,
+                       capture_output=True, text=True, timeout=120)
+    return copy, r, (copy / "targets.md").read_text().splitlines() if r.returncode == 0 else []
+
+
 def verdict(line: str | None) -> str:
     if line is None:
         return "no line"
@@ -96,11 +106,7 @@ def main() -> int:
     # say MET for all 8 cells.
     with tempfile.TemporaryDirectory(prefix="rec-bench-verdicts-") as t:
         for name in AHEAD_RESULTS:
-            copy = Path(t) / Path(name).name
-            shutil.copytree(REPO / name, copy, ignore=shutil.ignore_patterns("runs.jsonl"))
-            r = subprocess.run([sys.executable, "bench/run.py", "--report", str(copy / "results.json")], cwd=REPO,
-                               capture_output=True, text=True, timeout=120)
-            lines = (copy / "targets.md").read_text().splitlines() if r.returncode == 0 else []
+            copy, r, lines = rerender(name, Path(t))
             line = next((x for x in lines if "by instruction count" in x and "-Zcache-proc-macros" in x), None)
             got = verdict(line) + (" (8 of 8" if line and "(8 of 8 cells" in line else "")
             checks.append((f"{name}: ahead, re-rendered", got if r.returncode == 0 else
@@ -109,11 +115,7 @@ def main() -> int:
             checks.append((f"{name}: no plot without the off column",
                            "plot" if (copy / "saved.svg").exists() else "none",
                            "plot" if any(x.get("saved_s") is not None for x in rows) else "none"))
-        copy = Path(t) / "headline"
-        shutil.copytree(REPO / HEADLINE_RESULTS, copy)
-        r = subprocess.run([sys.executable, "bench/run.py", "--report", str(copy / "results.json")], cwd=REPO,
-                           capture_output=True, text=True, timeout=120)
-        lines = (copy / "targets.md").read_text().splitlines() if r.returncode == 0 else []
+        copy, r, lines = rerender(HEADLINE_RESULTS, Path(t))
         for start, want in HEADLINE_VERDICTS.items():
             line = next((x for x in lines if x.startswith("- " + start)), "")
             got = line[line.find(": M") + 2:][:len(want)] if ": M" in line else f"no line ({r.stderr.strip()[-200:]})"
