@@ -19,7 +19,7 @@ AHEAD_RESULTS = ["bench/results/2026-12-02d/ahead-oci-spec-openraft",
                  "bench/results/2026-12-02d/ahead-zoxide-lsp-types"]
 # README.md's results table and the verdict lines under it come from this run.
 HEADLINE_RESULTS = "bench/results/2026-12-03b/main"
-# README.md's cold-cache bullet for main's compiler rests on these three runs: the cold line
+# README.md's cold-cache bullet for the compiler of commit 4e289e5 rests on these three runs: the cold line
 # of each, re-rendered, must still read as README.md quotes it (verdict, then the cells'
 # cost [upper bound]).
 COLD_RESULTS = {"bench/results/2026-12-04/cold-oci-spec":

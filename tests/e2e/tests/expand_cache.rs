@@ -437,6 +437,52 @@ fn read_only_and_deny_list() {
     assert_eq!(ro.stored, 0, "{ro:?}");
 }
 
+/// Runs `git` in the fixture's directory.
+fn git(c: &Cached, args: &[&str]) {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=rec", "-c", "user.email=rec@localhost"])
+        .args(args)
+        .current_dir(c.path())
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}:\n{}", text(&out));
+}
+
+#[test]
+fn macros_with_hidden_inputs_are_denied_and_rerun() {
+    // enum_dispatch (the trait's and the enum's), document_features and git_version: denied
+    // by default, so refused before lookup.
+    let c = Cached::new("cache-hidden-inputs");
+    git(&c, &["init", "-q"]);
+    git(&c, &["add", "-A"]);
+    git(&c, &["commit", "-q", "-m", "fixture"]);
+    let (out, counts) = c.ok_env(&["run", "--locked"], &[]);
+    let n = of(&counts, "cache_hidden_inputs", &out);
+    assert_eq!((n.hits, n.stored, n.uncacheable), (0, 0, 4), "{n:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("speak: woof"), "{stdout}");
+    assert!(stdout.contains("The feature's documentation."), "{stdout}");
+    assert!(stdout.contains("git: ") && !stdout.contains("-modified"), "{stdout}");
+
+    // A new variant, the trait left alone: had the trait's expansion been served from the
+    // cache, enum_dispatch would not have seen the trait and the enum would lack its impl.
+    c.edit("src/main.rs", |s| {
+        s.replace("    Dog,\n}", "    Dog,\n    Cat,\n}")
+            .replace("let animal: Animal = Dog.into();", "let animal: Animal = Cat.into();")
+            + "\nstruct Cat;\n\n"
+            + "impl Speak for Cat {\n    fn speak(&self) -> &'static str {\n        \"meow\"\n    }\n}\n"
+    });
+    c.edit("Cargo.toml", |s| s.replace("The feature's documentation.", "Its new documentation."));
+    let (out, counts) = c.ok_env(&["run", "--locked"], &[]);
+    let n = of(&counts, "cache_hidden_inputs", &out);
+    assert_eq!((n.hits, n.stored, n.uncacheable), (0, 0, 4), "{n:?}");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("speak: meow"), "{stdout}");
+    assert!(stdout.contains("Its new documentation."), "{stdout}");
+    // The edits left the work tree dirty.
+    assert!(stdout.contains("-modified"), "{stdout}");
+}
+
 #[test]
 fn warning_of_a_cached_macro_is_replayed() {
     let c = Cached::new("cache-edges");

@@ -67,9 +67,28 @@ use crate::proc_macro_server::{self, ExpnSites, Rustc};
 /// Bumped whenever the key or the entry encoding changes.
 pub const FORMAT_VERSION: u32 = 6;
 
-/// Proc-macro crates whose macros are known to read files, databases or the environment
-/// without telling the compiler. Extended by `RUSTC_EXPAND_CACHE_DENY`.
+/// Proc-macro crates whose macros are known to read files, databases, the environment, the
+/// clock or a random source without telling the compiler, to keep state from one invocation to
+/// the next, or to name items after spans. Extended by `RUSTC_EXPAND_CACHE_DENY`.
 const BUILTIN_DENY: &[&str] = &[
+    // State kept across invocations: an expansion depends on the ones before it (a cached
+    // `#[enum_dispatch]` enum misses a variant's `From` impl; wasm-bindgen emits some
+    // descriptors once per crate).
+    "enum_dispatch",
+    "macro_magic_macros",
+    "wasm_bindgen_macro",
+    "litcrypt",
+    // Time, randomness, processes (git).
+    "build_time",
+    "compile_time_macros",
+    "git_version_macro",
+    "ethers_contract_derive",
+    // Positions or source text taken around the server, so no recorded query covers them
+    // (leptos reads the calling file itself for hot reload).
+    "rocket_codegen",
+    "leptos_macro",
+    "linktime_proc_macro",
+    // Files read untracked.
     "sqlx_macros",
     // askama 0.15+ (not checked; askama_derive is cached by its `FileInputs` rule).
     "askama_macros",
@@ -79,6 +98,21 @@ const BUILTIN_DENY: &[&str] = &[
     "pest_derive",
     "napi_derive",
     "include_flate_codegen",
+    "document_features",
+    "tauri_macros",
+    "rust_i18n_macro",
+    "fluent_template_macros",
+    "migrations_macros",
+    "refinery_macros",
+    "dotenvy_macro",
+    "dotenv_codegen_implementation",
+    "sailfish_macros",
+    "graphql_query_derive",
+    "cynic_proc_macros",
+    "include_bytes_plus",
+    "embed_doc_image",
+    "aquamarine",
+    "uniffi_macros",
     // Users of `proc-macro-crate` (or their own equivalent) read the calling crate's
     // Cargo.toml to find renamed dependencies; a rename would not change the key.
     "num_enum_derive",
@@ -90,6 +124,10 @@ const BUILTIN_DENY: &[&str] = &[
     "zbus_macros",
     "zvariant_derive",
     "jsonrpsee_proc_macros",
+    "poem_openapi_derive",
+    "rstest_macros",
+    "cached_proc_macro",
+    "scale_encode_derive",
     "bevy_derive",
     "bevy_ecs_macros",
     "bevy_reflect_derive",
