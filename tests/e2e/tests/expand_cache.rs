@@ -219,6 +219,63 @@ fn line_shift_above_invocations_still_hits() {
     c.ok_env(&["test", "--locked"], &[]);
 }
 
+/// What turns on the `#[rustc_clean]` assertions that `cache-incremental`'s macros put on
+/// the functions they make: rustc then fails the build when a query of one of them was
+/// recomputed with a new result since the last session of the crate.
+const RUSTC_CLEAN_ASSERTIONS: [(&str, &str); 2] =
+    [("RUSTC_BOOTSTRAP", "1"), ("RUSTFLAGS", "--cfg rec_clean -Zquery-dep-graph")];
+
+/// The `query(item)` pairs that rustc reports as recomputed with a new result, sorted.
+fn not_clean(out: &Output) -> Vec<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let mut found: Vec<String> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: `")?.strip_suffix("` should be clean but is not"))
+        .map(str::to_owned)
+        .collect();
+    found.sort();
+    found
+}
+
+/// A hit hands rustc the tokens and spans a run of the macro would, so rustc's incremental
+/// reuse is what it is without the cache: after a touch, the functions a derive, an
+/// attribute and a function-like macro made (all three hits) keep every query result of
+/// the session that ran the macros; after a line shift, the cache makes rustc recompute
+/// exactly what it recomputes with the cache off.
+#[test]
+fn warm_hits_keep_rustc_incremental_results() {
+    let off = Cached::new("cache-incremental");
+    let warm = Cached::new("cache-incremental");
+    let off_env = [RUSTC_CLEAN_ASSERTIONS[0], RUSTC_CLEAN_ASSERTIONS[1], ("RUSTC_EXPAND_CACHE", "off")];
+    let check = ["check", "--locked"];
+    off.ok_env(&check, &off_env);
+    let (out, counts) = warm.ok_env(&check, &RUSTC_CLEAN_ASSERTIONS);
+    assert_eq!(of(&counts, "cache_incremental", &out).stored, 3, "{}", text(&out));
+
+    // A failed assertion fails the build, which ok_env reports with rustc's message.
+    warm.touch("src/lib.rs");
+    let (out, counts) = warm.ok_env(&check, &RUSTC_CLEAN_ASSERTIONS);
+    assert_eq!(of(&counts, "cache_incremental", &out).hits, 3, "{}", text(&out));
+
+    for c in [&off, &warm] {
+        c.edit("src/lib.rs", |s| format!("// one line more above every invocation\n{s}"));
+    }
+    let off_out = off.run_env(&check, &off_env).0;
+    let (warm_out, counts) = warm.run_env(&check, &RUSTC_CLEAN_ASSERTIONS);
+    assert_eq!(of(&counts, "cache_incremental", &warm_out).hits, 3, "{}", text(&warm_out));
+    assert_eq!(not_clean(&warm_out), not_clean(&off_out), "warm:\n{}\noff:\n{}", text(&warm_out), text(&off_out));
+    // rustc's own behaviour, the same with rustup's stock 1.95.0: when the lines move, the
+    // derive's method gets a new HIR hash; the function-like macro's function, the
+    // attribute's item and the hand-written function do not. The benchmark's shift edit
+    // pays this in every column (bench/README.md, "Why the shift edit misses 25%").
+    assert_eq!(
+        not_clean(&off_out),
+        ["generics_of(Point::describe)", "opt_hir_owner_nodes(Point::describe)"],
+        "{}",
+        text(&off_out)
+    );
+}
+
 #[test]
 fn serde_and_thiserror_cold_then_warm() {
     let c = Cached::new("cache-serde");
