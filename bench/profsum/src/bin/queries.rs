@@ -31,7 +31,10 @@ fn main() {
         };
         for ev in data.iter_full() {
             if ev.event_kind == QUERY_PROVIDER && labels.contains(ev.label.as_ref()) {
-                let key = ev.additional_data.first().map_or("(no key: add query-keys)", |k| k.as_ref());
+                let key = ev
+                    .additional_data
+                    .first()
+                    .map_or("(no key: add query-keys)", |k| k.as_ref());
                 ran.insert(format!("{}\t{key}", ev.label));
             }
         }
