@@ -246,7 +246,7 @@ fn not_clean(out: &Output) -> Vec<String> {
 fn warm_hits_keep_rustc_incremental_results() {
     let off = Cached::new("cache-incremental");
     let warm = Cached::new("cache-incremental");
-    let off_env = [RUSTC_CLEAN_ASSERTIONS[0], RUSTC_CLEAN_ASSERTIONS[1], ("RUSTC_EXPAND_CACHE", "off")];
+    let off_env = [&RUSTC_CLEAN_ASSERTIONS[..], &[("RUSTC_EXPAND_CACHE", "off")]].concat();
     let check = ["check", "--locked"];
     off.ok_env(&check, &off_env);
     let (out, counts) = warm.ok_env(&check, &RUSTC_CLEAN_ASSERTIONS);
